@@ -1,0 +1,2 @@
+// Assembly marker for MLNetGpt.Models.
+namespace MLNetGpt.Models;

@@ -1,0 +1,2 @@
+// Assembly marker for MLNetGpt.Pipelines.
+namespace MLNetGpt.Pipelines;

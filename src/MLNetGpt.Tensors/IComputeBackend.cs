@@ -1,0 +1,120 @@
+// The one seam between model code and kernels: every operation a GPT needs, at the level of layers.
+// Size legend: B batch, T time, C channels, OC output channels, NH heads, hs = C/NH head size, V vocab, N element count.
+// All tensors are row-major float spans. Backward methods ADD into gradient buffers (+=), as in llm.c, so that
+// gradients of shared tensors (tied embeddings, residual streams) accumulate without extra copies.
+namespace MLNetGpt.Tensors;
+
+/// <summary>
+/// Operations over flat float buffers that model code calls. A CPU implementation exists now
+/// (<see cref="CpuBackend"/>, with <see cref="ReferenceBackend"/> as its plain, obviously-correct twin);
+/// a GPU backend can implement the same interface later without touching model code.
+/// </summary>
+public interface IComputeBackend
+{
+    /// <summary>Short name for logs and benchmarks ("cpu", "reference").</summary>
+    string Name { get; }
+
+    /// <summary>Number of threads the backend uses.</summary>
+    int ThreadCount { get; }
+
+    /// <summary>out[BT,OC] = inp[BT,C] · weight[OC,C]^T + bias[OC]. An empty <paramref name="bias"/> means no bias.</summary>
+    void MatMulForward(Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int bt, int c, int oc);
+
+    /// <summary>
+    /// Backward of <see cref="MatMulForward"/>: dinp[BT,C] += dout·W, dweight[OC,C] += dout^T·inp, dbias[OC] += Σ_rows dout.
+    /// An empty <paramref name="dinput"/> skips the input gradient (first layer); an empty <paramref name="dbias"/> skips the bias.
+    /// </summary>
+    void MatMulBackward(Span<float> dinput, Span<float> dweight, Span<float> dbias, ReadOnlySpan<float> doutput,
+        ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int bt, int c, int oc);
+
+    /// <summary>out[B,T,C] = wte[tokens[b,t],:] + wpe[t,:]. wte is [V,C], wpe is [maxT,C]; tokens must be in [0,V).</summary>
+    void EncoderForward(Span<float> output, ReadOnlySpan<int> tokens, ReadOnlySpan<float> wte, ReadOnlySpan<float> wpe, int b, int t, int c);
+
+    /// <summary>dwte[tokens[b,t],:] += dout[b,t,:]; dwpe[t,:] += dout[b,t,:].</summary>
+    void EncoderBackward(Span<float> dwte, Span<float> dwpe, ReadOnlySpan<float> doutput, ReadOnlySpan<int> tokens, int b, int t, int c);
+
+    /// <summary>
+    /// out[N,C] = (inp - mean) * rstd * weight + bias per row; saves mean[N] and rstd[N] = 1/sqrt(var + 1e-5) for backward.
+    /// An empty <paramref name="bias"/> means no bias.
+    /// </summary>
+    void LayerNormForward(Span<float> output, Span<float> mean, Span<float> rstd, ReadOnlySpan<float> input,
+        ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int n, int c);
+
+    /// <summary>Backward of <see cref="LayerNormForward"/>; adds into dinp, dweight and dbias (empty dbias: no bias).</summary>
+    void LayerNormBackward(Span<float> dinput, Span<float> dweight, Span<float> dbias, ReadOnlySpan<float> doutput,
+        ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> mean, ReadOnlySpan<float> rstd, int n, int c);
+
+    /// <summary>
+    /// Causal multi-head self-attention. qkv[B,T,3C] holds Q, K, V side by side (as GPT-2's c_attn produces);
+    /// out[B,T,C]; att[B,NH,T,T] receives the softmax probabilities (row t uses columns 0..t; the rest are zero),
+    /// kept for backward. Scores are scaled by 1/sqrt(hs) and the softmax subtracts the row max.
+    /// </summary>
+    void AttentionForward(Span<float> output, Span<float> att, ReadOnlySpan<float> qkv, int b, int t, int c, int nh);
+
+    /// <summary>Backward of <see cref="AttentionForward"/>: dqkv[B,T,3C] += ∂loss/∂qkv given dout[B,T,C] and the saved att.</summary>
+    void AttentionBackward(Span<float> dqkv, ReadOnlySpan<float> doutput, ReadOnlySpan<float> qkv, ReadOnlySpan<float> att,
+        int b, int t, int c, int nh);
+
+    /// <summary>
+    /// Attention for incremental decoding with a KV cache. For each row b, the <paramref name="tn"/> new queries
+    /// q[B,Tn,C] sit at positions pos[b] .. pos[b]+Tn-1 and attend to cached keys/values kCache/vCache [B,maxT,C]
+    /// at positions 0 .. (own position), which the caller has already written. out[B,Tn,C]. No probabilities are kept.
+    /// </summary>
+    void AttentionForwardCached(Span<float> output, ReadOnlySpan<float> q, ReadOnlySpan<float> kCache, ReadOnlySpan<float> vCache,
+        ReadOnlySpan<int> pos, int b, int tn, int maxT, int c, int nh);
+
+    /// <summary>out[N] = GELU(inp) with the tanh approximation: 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))).</summary>
+    void GeluForward(Span<float> output, ReadOnlySpan<float> input, int n);
+
+    /// <summary>dinp[N] += GELU'(inp) * dout.</summary>
+    void GeluBackward(Span<float> dinput, ReadOnlySpan<float> input, ReadOnlySpan<float> doutput, int n);
+
+    /// <summary>out[N] = max(inp, 0).</summary>
+    void ReluForward(Span<float> output, ReadOnlySpan<float> input, int n);
+
+    /// <summary>dinp[N] += (inp &gt; 0 ? dout : 0).</summary>
+    void ReluBackward(Span<float> dinput, ReadOnlySpan<float> input, ReadOnlySpan<float> doutput, int n);
+
+    /// <summary>out[N] = a + b.</summary>
+    void ResidualForward(Span<float> output, ReadOnlySpan<float> a, ReadOnlySpan<float> b, int n);
+
+    /// <summary>da[N] += dout; db[N] += dout.</summary>
+    void ResidualBackward(Span<float> da, Span<float> db, ReadOnlySpan<float> doutput, int n);
+
+    /// <summary>
+    /// Inverted dropout: out[i] = keep(seed, i) ? inp[i] / (1 - p) : 0. The mask is a pure function of (seed, i)
+    /// (see <see cref="Dropout.Keep"/>), so backward regenerates it instead of storing it, and it does not depend on threads.
+    /// p = 0 copies.
+    /// </summary>
+    void DropoutForward(Span<float> output, ReadOnlySpan<float> input, float p, ulong seed, int n);
+
+    /// <summary>dinp[i] += keep(seed, i) ? dout[i] / (1 - p) : 0.</summary>
+    void DropoutBackward(Span<float> dinput, ReadOnlySpan<float> doutput, float p, ulong seed, int n);
+
+    /// <summary>
+    /// Fused softmax + cross-entropy. probs[BT,V] = softmax(logits) (probs may be the same buffer as logits);
+    /// losses[BT] = -log probs[target]. A target of -1 means "ignore": loss 0 and, in backward, no gradient.
+    /// Targets outside [-1,V) throw.
+    /// </summary>
+    void SoftmaxCrossEntropyForward(Span<float> losses, Span<float> probs, ReadOnlySpan<float> logits, ReadOnlySpan<int> targets, int bt, int v);
+
+    /// <summary>
+    /// dlogits[BT,V] += (probs - onehot(target)) * dlosses[row]. When <paramref name="dlogits"/> and <paramref name="probs"/>
+    /// are the same buffer (in-place, to save a BT×V buffer), the gradient is written (=) instead of added.
+    /// </summary>
+    void SoftmaxCrossEntropyBackward(Span<float> dlogits, ReadOnlySpan<float> dlosses, ReadOnlySpan<float> probs, ReadOnlySpan<int> targets, int bt, int v);
+
+    /// <summary>
+    /// One AdamW step over a slice (PyTorch semantics, decoupled weight decay):
+    /// m = β1 m + (1-β1) g; v = β2 v + (1-β2) g²; m̂ = m/(1-β1^step); v̂ = v/(1-β2^step);
+    /// param -= lr (m̂ / (√v̂ + eps) + weightDecay·param). <paramref name="step"/> starts at 1.
+    /// </summary>
+    void AdamW(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> m, Span<float> v,
+        float learningRate, float beta1, float beta2, float eps, float weightDecay, int step);
+
+    /// <summary>Σ x² in double precision (for the global gradient norm).</summary>
+    double SumOfSquares(ReadOnlySpan<float> x);
+
+    /// <summary>x *= scale.</summary>
+    void Scale(Span<float> x, float scale);
+}

@@ -1,0 +1,511 @@
+// Plain, single-threaded, obviously-correct kernels (llm.c's train_gpt2.c in C#). Finite differences test these;
+// these test the fast kernels in CpuBackend. Speed is not a goal here, clarity is.
+// Size legend: B batch, T time, C channels, OC output channels, NH heads, hs head size, V vocab, N element count.
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace MLNetGpt.Tensors;
+
+/// <summary>The reference implementation of <see cref="IComputeBackend"/>: scalar loops, double accumulators where it matters.</summary>
+public sealed class ReferenceBackend : IComputeBackend
+{
+    /// <summary>LayerNorm's epsilon, shared by every backend (PyTorch's default).</summary>
+    public const float LayerNormEpsilon = 1e-5f;
+
+    /// <summary>The single instance (the backend has no state).</summary>
+    public static ReferenceBackend Instance { get; } = new();
+
+    private ReferenceBackend() { }
+
+    /// <inheritdoc/>
+    public string Name => "reference";
+
+    /// <inheritdoc/>
+    public int ThreadCount => 1;
+
+    /// <inheritdoc/>
+    public void MatMulForward(Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int bt, int c, int oc)
+    {
+        CheckMatMul(bt, c, oc);
+        Shapes.Require(output.Length, (long)bt * oc, $"[{bt},{oc}]");
+        Shapes.Require(input.Length, (long)bt * c, $"[{bt},{c}]");
+        Shapes.Require(weight.Length, (long)oc * c, $"[{oc},{c}]");
+        Shapes.RequireOptional(bias.Length, oc, $"[{oc}]");
+        for (int i = 0; i < bt; i++)
+        {
+            var x = input.Slice(i * c, c);
+            for (int o = 0; o < oc; o++)
+            {
+                var w = weight.Slice(o * c, c);
+                float sum = bias.Length == 0 ? 0f : bias[o];
+                for (int k = 0; k < c; k++) sum += x[k] * w[k];
+                output[i * oc + o] = sum;
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public void MatMulBackward(Span<float> dinput, Span<float> dweight, Span<float> dbias, ReadOnlySpan<float> doutput,
+        ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int bt, int c, int oc)
+    {
+        CheckMatMul(bt, c, oc);
+        Shapes.RequireOptional(dinput.Length, (long)bt * c, $"[{bt},{c}]");
+        Shapes.Require(dweight.Length, (long)oc * c, $"[{oc},{c}]");
+        Shapes.RequireOptional(dbias.Length, oc, $"[{oc}]");
+        Shapes.Require(doutput.Length, (long)bt * oc, $"[{bt},{oc}]");
+        Shapes.Require(input.Length, (long)bt * c, $"[{bt},{c}]");
+        Shapes.Require(weight.Length, (long)oc * c, $"[{oc},{c}]");
+        if (dinput.Length != 0)
+        {
+            for (int i = 0; i < bt; i++)
+                for (int o = 0; o < oc; o++)
+                {
+                    float d = doutput[i * oc + o];
+                    for (int k = 0; k < c; k++) dinput[i * c + k] += d * weight[o * c + k];
+                }
+        }
+        for (int o = 0; o < oc; o++)
+        {
+            for (int i = 0; i < bt; i++)
+            {
+                float d = doutput[i * oc + o];
+                if (dbias.Length != 0) dbias[o] += d;
+                for (int k = 0; k < c; k++) dweight[o * c + k] += d * input[i * c + k];
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public void EncoderForward(Span<float> output, ReadOnlySpan<int> tokens, ReadOnlySpan<float> wte, ReadOnlySpan<float> wpe, int b, int t, int c)
+    {
+        CheckEncoder(output.Length, tokens, wte.Length, wpe.Length, b, t, c);
+        for (int bi = 0; bi < b; bi++)
+            for (int ti = 0; ti < t; ti++)
+            {
+                int ix = tokens[bi * t + ti];
+                var o = output.Slice((bi * t + ti) * c, c);
+                for (int k = 0; k < c; k++) o[k] = wte[ix * c + k] + wpe[ti * c + k];
+            }
+    }
+
+    /// <inheritdoc/>
+    public void EncoderBackward(Span<float> dwte, Span<float> dwpe, ReadOnlySpan<float> doutput, ReadOnlySpan<int> tokens, int b, int t, int c)
+    {
+        CheckEncoder(doutput.Length, tokens, dwte.Length, dwpe.Length, b, t, c);
+        for (int bi = 0; bi < b; bi++)
+            for (int ti = 0; ti < t; ti++)
+            {
+                int ix = tokens[bi * t + ti];
+                var d = doutput.Slice((bi * t + ti) * c, c);
+                for (int k = 0; k < c; k++)
+                {
+                    dwte[ix * c + k] += d[k];
+                    dwpe[ti * c + k] += d[k];
+                }
+            }
+    }
+
+    /// <inheritdoc/>
+    public void LayerNormForward(Span<float> output, Span<float> mean, Span<float> rstd, ReadOnlySpan<float> input,
+        ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int n, int c)
+    {
+        CheckLayerNorm(output.Length, mean.Length, rstd.Length, input.Length, weight.Length, bias.Length, n, c);
+        for (int i = 0; i < n; i++)
+        {
+            var x = input.Slice(i * c, c);
+            double m = 0;
+            for (int k = 0; k < c; k++) m += x[k];
+            m /= c;
+            double var = 0;
+            for (int k = 0; k < c; k++) { double d = x[k] - m; var += d * d; }
+            var /= c;
+            float s = (float)(1.0 / Math.Sqrt(var + LayerNormEpsilon));
+            for (int k = 0; k < c; k++)
+            {
+                float norm = (float)(x[k] - m) * s;
+                output[i * c + k] = norm * weight[k] + (bias.Length == 0 ? 0f : bias[k]);
+            }
+            mean[i] = (float)m;
+            rstd[i] = s;
+        }
+    }
+
+    /// <inheritdoc/>
+    public void LayerNormBackward(Span<float> dinput, Span<float> dweight, Span<float> dbias, ReadOnlySpan<float> doutput,
+        ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> mean, ReadOnlySpan<float> rstd, int n, int c)
+    {
+        CheckLayerNorm(doutput.Length, mean.Length, rstd.Length, input.Length, weight.Length, dbias.Length, n, c);
+        Shapes.Require(dinput.Length, (long)n * c, $"[{n},{c}]");
+        Shapes.Require(dweight.Length, c, $"[{c}]");
+        for (int i = 0; i < n; i++)
+        {
+            var x = input.Slice(i * c, c);
+            var dout = doutput.Slice(i * c, c);
+            float m = mean[i], s = rstd[i];
+            // dnorm = dout * w; dx = s * (dnorm - mean(dnorm) - norm * mean(dnorm * norm))
+            double dnormMean = 0, dnormNormMean = 0;
+            for (int k = 0; k < c; k++)
+            {
+                float norm = (x[k] - m) * s;
+                float dnorm = weight[k] * dout[k];
+                dnormMean += dnorm;
+                dnormNormMean += dnorm * norm;
+            }
+            dnormMean /= c;
+            dnormNormMean /= c;
+            for (int k = 0; k < c; k++)
+            {
+                float norm = (x[k] - m) * s;
+                float dnorm = weight[k] * dout[k];
+                if (dbias.Length != 0) dbias[k] += dout[k];
+                dweight[k] += norm * dout[k];
+                dinput[i * c + k] += (float)((dnorm - dnormMean - norm * dnormNormMean) * s);
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public void AttentionForward(Span<float> output, Span<float> att, ReadOnlySpan<float> qkv, int b, int t, int c, int nh)
+    {
+        int hs = CheckAttention(output.Length, att.Length, qkv.Length, b, t, c, nh);
+        float scale = 1f / MathF.Sqrt(hs);
+        int c3 = 3 * c;
+        for (int bi = 0; bi < b; bi++)
+            for (int h = 0; h < nh; h++)
+                for (int ti = 0; ti < t; ti++)
+                {
+                    var q = qkv.Slice(bi * t * c3 + ti * c3 + h * hs, hs);
+                    var row = att.Slice(((bi * nh + h) * t + ti) * t, t);
+                    float max = float.NegativeInfinity;
+                    for (int t2 = 0; t2 <= ti; t2++)
+                    {
+                        var k = qkv.Slice(bi * t * c3 + t2 * c3 + c + h * hs, hs);
+                        float dot = 0;
+                        for (int i = 0; i < hs; i++) dot += q[i] * k[i];
+                        dot *= scale;
+                        row[t2] = dot;
+                        if (dot > max) max = dot;
+                    }
+                    float sum = 0;
+                    for (int t2 = 0; t2 <= ti; t2++) { float e = MathF.Exp(row[t2] - max); row[t2] = e; sum += e; }
+                    float inv = sum == 0 ? 0 : 1f / sum;
+                    for (int t2 = 0; t2 < t; t2++) row[t2] = t2 <= ti ? row[t2] * inv : 0f;
+                    var o = output.Slice((bi * t + ti) * c + h * hs, hs);
+                    o.Clear();
+                    for (int t2 = 0; t2 <= ti; t2++)
+                    {
+                        var v = qkv.Slice(bi * t * c3 + t2 * c3 + 2 * c + h * hs, hs);
+                        float a = row[t2];
+                        for (int i = 0; i < hs; i++) o[i] += a * v[i];
+                    }
+                }
+    }
+
+    /// <inheritdoc/>
+    public void AttentionBackward(Span<float> dqkv, ReadOnlySpan<float> doutput, ReadOnlySpan<float> qkv, ReadOnlySpan<float> att,
+        int b, int t, int c, int nh)
+    {
+        int hs = CheckAttention(doutput.Length, att.Length, qkv.Length, b, t, c, nh);
+        Shapes.Require(dqkv.Length, (long)b * t * 3 * c, $"[{b},{t},{3 * c}]");
+        float scale = 1f / MathF.Sqrt(hs);
+        int c3 = 3 * c;
+        var datt = new float[t];
+        var dpre = new float[t];
+        for (int bi = 0; bi < b; bi++)
+            for (int h = 0; h < nh; h++)
+                for (int ti = 0; ti < t; ti++)
+                {
+                    var row = att.Slice(((bi * nh + h) * t + ti) * t, t);
+                    var dout = doutput.Slice((bi * t + ti) * c + h * hs, hs);
+                    // out = Σ att[t2] v[t2]  →  datt[t2] = dout·v[t2], dv[t2] += att[t2] dout
+                    for (int t2 = 0; t2 <= ti; t2++)
+                    {
+                        int vOff = bi * t * c3 + t2 * c3 + 2 * c + h * hs;
+                        float d = 0;
+                        for (int i = 0; i < hs; i++)
+                        {
+                            d += dout[i] * qkv[vOff + i];
+                            dqkv[vOff + i] += row[t2] * dout[i];
+                        }
+                        datt[t2] = d;
+                    }
+                    // softmax backward: dpre = att * (datt - Σ att·datt)
+                    float dot = 0;
+                    for (int t2 = 0; t2 <= ti; t2++) dot += row[t2] * datt[t2];
+                    for (int t2 = 0; t2 <= ti; t2++) dpre[t2] = row[t2] * (datt[t2] - dot);
+                    // pre = scale q·k  →  dq += scale Σ dpre k, dk += scale dpre q
+                    int qOff = bi * t * c3 + ti * c3 + h * hs;
+                    for (int t2 = 0; t2 <= ti; t2++)
+                    {
+                        int kOff = bi * t * c3 + t2 * c3 + c + h * hs;
+                        float g = dpre[t2] * scale;
+                        for (int i = 0; i < hs; i++)
+                        {
+                            dqkv[qOff + i] += g * qkv[kOff + i];
+                            dqkv[kOff + i] += g * qkv[qOff + i];
+                        }
+                    }
+                }
+    }
+
+    /// <inheritdoc/>
+    public void AttentionForwardCached(Span<float> output, ReadOnlySpan<float> q, ReadOnlySpan<float> kCache, ReadOnlySpan<float> vCache,
+        ReadOnlySpan<int> pos, int b, int tn, int maxT, int c, int nh)
+    {
+        int hs = CheckCached(output.Length, q.Length, kCache.Length, vCache.Length, pos, b, tn, maxT, c, nh);
+        float scale = 1f / MathF.Sqrt(hs);
+        var scores = new float[maxT];
+        for (int bi = 0; bi < b; bi++)
+            for (int ti = 0; ti < tn; ti++)
+            {
+                int p = pos[bi] + ti; // keys 0..p are visible
+                for (int h = 0; h < nh; h++)
+                {
+                    var qh = q.Slice((bi * tn + ti) * c + h * hs, hs);
+                    float max = float.NegativeInfinity;
+                    for (int t2 = 0; t2 <= p; t2++)
+                    {
+                        var k = kCache.Slice((bi * maxT + t2) * c + h * hs, hs);
+                        float dot = 0;
+                        for (int i = 0; i < hs; i++) dot += qh[i] * k[i];
+                        scores[t2] = dot * scale;
+                        if (scores[t2] > max) max = scores[t2];
+                    }
+                    float sum = 0;
+                    for (int t2 = 0; t2 <= p; t2++) { scores[t2] = MathF.Exp(scores[t2] - max); sum += scores[t2]; }
+                    var o = output.Slice((bi * tn + ti) * c + h * hs, hs);
+                    o.Clear();
+                    for (int t2 = 0; t2 <= p; t2++)
+                    {
+                        var v = vCache.Slice((bi * maxT + t2) * c + h * hs, hs);
+                        float a = scores[t2] / sum;
+                        for (int i = 0; i < hs; i++) o[i] += a * v[i];
+                    }
+                }
+            }
+    }
+
+    /// <summary>GELU's tanh-approximation constant √(2/π).</summary>
+    public static readonly float GeluScale = MathF.Sqrt(2f / MathF.PI);
+
+    /// <inheritdoc/>
+    public void GeluForward(Span<float> output, ReadOnlySpan<float> input, int n)
+    {
+        CheckElementwise(n, output.Length, input.Length);
+        for (int i = 0; i < n; i++)
+        {
+            float x = input[i];
+            output[i] = 0.5f * x * (1f + MathF.Tanh(GeluScale * (x + 0.044715f * x * x * x)));
+        }
+    }
+
+    /// <inheritdoc/>
+    public void GeluBackward(Span<float> dinput, ReadOnlySpan<float> input, ReadOnlySpan<float> doutput, int n)
+    {
+        CheckElementwise(n, dinput.Length, input.Length, doutput.Length);
+        for (int i = 0; i < n; i++)
+        {
+            float x = input[i];
+            float u = GeluScale * (x + 0.044715f * x * x * x);
+            float th = MathF.Tanh(u);
+            float sech2 = 1f - th * th;
+            float grad = 0.5f * (1f + th) + 0.5f * x * sech2 * GeluScale * (1f + 3f * 0.044715f * x * x);
+            dinput[i] += grad * doutput[i];
+        }
+    }
+
+    /// <inheritdoc/>
+    public void ReluForward(Span<float> output, ReadOnlySpan<float> input, int n)
+    {
+        CheckElementwise(n, output.Length, input.Length);
+        for (int i = 0; i < n; i++) output[i] = input[i] > 0 ? input[i] : 0f;
+    }
+
+    /// <inheritdoc/>
+    public void ReluBackward(Span<float> dinput, ReadOnlySpan<float> input, ReadOnlySpan<float> doutput, int n)
+    {
+        CheckElementwise(n, dinput.Length, input.Length, doutput.Length);
+        for (int i = 0; i < n; i++) if (input[i] > 0) dinput[i] += doutput[i];
+    }
+
+    /// <inheritdoc/>
+    public void ResidualForward(Span<float> output, ReadOnlySpan<float> a, ReadOnlySpan<float> b, int n)
+    {
+        CheckElementwise(n, output.Length, a.Length, b.Length);
+        for (int i = 0; i < n; i++) output[i] = a[i] + b[i];
+    }
+
+    /// <inheritdoc/>
+    public void ResidualBackward(Span<float> da, Span<float> db, ReadOnlySpan<float> doutput, int n)
+    {
+        CheckElementwise(n, da.Length, db.Length, doutput.Length);
+        for (int i = 0; i < n; i++) { da[i] += doutput[i]; db[i] += doutput[i]; }
+    }
+
+    /// <inheritdoc/>
+    public void DropoutForward(Span<float> output, ReadOnlySpan<float> input, float p, ulong seed, int n)
+    {
+        CheckElementwise(n, output.Length, input.Length);
+        CheckDropout(p);
+        float keepScale = 1f / (1f - p);
+        for (int i = 0; i < n; i++) output[i] = p == 0f ? input[i] : Dropout.Keep(seed, i, p) ? input[i] * keepScale : 0f;
+    }
+
+    /// <inheritdoc/>
+    public void DropoutBackward(Span<float> dinput, ReadOnlySpan<float> doutput, float p, ulong seed, int n)
+    {
+        CheckElementwise(n, dinput.Length, doutput.Length);
+        CheckDropout(p);
+        float keepScale = 1f / (1f - p);
+        for (int i = 0; i < n; i++) if (p == 0f || Dropout.Keep(seed, i, p)) dinput[i] += doutput[i] * (p == 0f ? 1f : keepScale);
+    }
+
+    /// <inheritdoc/>
+    public void SoftmaxCrossEntropyForward(Span<float> losses, Span<float> probs, ReadOnlySpan<float> logits, ReadOnlySpan<int> targets, int bt, int v)
+    {
+        CheckSoftmax(losses.Length, probs.Length, logits.Length, targets, bt, v);
+        for (int i = 0; i < bt; i++)
+        {
+            var row = logits.Slice(i * v, v);
+            var p = probs.Slice(i * v, v);
+            float max = float.NegativeInfinity;
+            for (int j = 0; j < v; j++) if (row[j] > max) max = row[j];
+            double sum = 0;
+            for (int j = 0; j < v; j++) { float e = MathF.Exp(row[j] - max); p[j] = e; sum += e; }
+            float inv = (float)(1.0 / sum);
+            for (int j = 0; j < v; j++) p[j] *= inv;
+            int target = targets[i];
+            losses[i] = target < 0 ? 0f : -MathF.Log(MathF.Max(p[target], float.Epsilon));
+        }
+    }
+
+    /// <inheritdoc/>
+    public void SoftmaxCrossEntropyBackward(Span<float> dlogits, ReadOnlySpan<float> dlosses, ReadOnlySpan<float> probs, ReadOnlySpan<int> targets, int bt, int v)
+    {
+        CheckSoftmax(dlosses.Length, dlogits.Length, probs.Length, targets, bt, v);
+        bool inPlace = Unsafe.AreSame(ref MemoryMarshal.GetReference(dlogits), ref MemoryMarshal.GetReference(probs));
+        for (int i = 0; i < bt; i++)
+        {
+            int target = targets[i];
+            float dl = target < 0 ? 0f : dlosses[i];
+            for (int j = 0; j < v; j++)
+            {
+                int idx = i * v + j;
+                float g = (probs[idx] - (j == target ? 1f : 0f)) * dl;
+                if (inPlace) dlogits[idx] = g; else dlogits[idx] += g;
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public void AdamW(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> m, Span<float> v,
+        float learningRate, float beta1, float beta2, float eps, float weightDecay, int step)
+    {
+        int n = parameters.Length;
+        CheckElementwise(n, gradients.Length, m.Length, v.Length);
+        if (step < 1) throw new ArgumentOutOfRangeException(nameof(step), step, "AdamW step counts from 1.");
+        float c1 = 1f - MathF.Pow(beta1, step), c2 = 1f - MathF.Pow(beta2, step);
+        for (int i = 0; i < n; i++)
+        {
+            float g = gradients[i];
+            m[i] = beta1 * m[i] + (1f - beta1) * g;
+            v[i] = beta2 * v[i] + (1f - beta2) * g * g;
+            float mh = m[i] / c1, vh = v[i] / c2;
+            parameters[i] -= learningRate * (mh / (MathF.Sqrt(vh) + eps) + weightDecay * parameters[i]);
+        }
+    }
+
+    /// <inheritdoc/>
+    public double SumOfSquares(ReadOnlySpan<float> x)
+    {
+        double s = 0;
+        foreach (float f in x) s += (double)f * f;
+        return s;
+    }
+
+    /// <inheritdoc/>
+    public void Scale(Span<float> x, float scale)
+    {
+        for (int i = 0; i < x.Length; i++) x[i] *= scale;
+    }
+
+    // ---- shape checks shared with CpuBackend ----
+
+    internal static void CheckMatMul(int bt, int c, int oc)
+    {
+        Shapes.NonNegative(bt); Shapes.Positive(c); Shapes.Positive(oc);
+    }
+
+    internal static void CheckEncoder(int outLength, ReadOnlySpan<int> tokens, int wteLength, int wpeLength, int b, int t, int c)
+    {
+        Shapes.NonNegative(b); Shapes.NonNegative(t); Shapes.Positive(c);
+        Shapes.Require(outLength, (long)b * t * c, $"[{b},{t},{c}]", "output");
+        Shapes.Require(tokens.Length, (long)b * t, $"[{b},{t}]", "tokens");
+        Shapes.Require(wpeLength, (long)t * c, $"[{t},{c}]", "wpe");
+        int vocab = wteLength / c;
+        for (int i = 0; i < b * t; i++)
+            if ((uint)tokens[i] >= (uint)vocab)
+                throw new ArgumentException($"Token id {tokens[i]} at index {i} is outside the vocabulary [0,{vocab}).", nameof(tokens));
+    }
+
+    internal static void CheckLayerNorm(int outLength, int meanLength, int rstdLength, int inLength, int weightLength, int biasLength, int n, int c)
+    {
+        Shapes.NonNegative(n); Shapes.Positive(c);
+        Shapes.Require(outLength, (long)n * c, $"[{n},{c}]", "output");
+        Shapes.Require(meanLength, n, $"[{n}]", "mean");
+        Shapes.Require(rstdLength, n, $"[{n}]", "rstd");
+        Shapes.Require(inLength, (long)n * c, $"[{n},{c}]", "input");
+        Shapes.Require(weightLength, c, $"[{c}]", "weight");
+        Shapes.RequireOptional(biasLength, c, $"[{c}]", "bias");
+    }
+
+    internal static int CheckAttention(int outLength, int attLength, int qkvLength, int b, int t, int c, int nh)
+    {
+        Shapes.NonNegative(b); Shapes.NonNegative(t); Shapes.Positive(c); Shapes.Positive(nh);
+        if (c % nh != 0) throw new ArgumentException($"Channels C={c} must be divisible by the number of heads NH={nh}.", nameof(nh));
+        Shapes.Require(outLength, (long)b * t * c, $"[{b},{t},{c}]", "output");
+        Shapes.Require(attLength, (long)b * nh * t * t, $"[{b},{nh},{t},{t}]", "att");
+        Shapes.Require(qkvLength, (long)b * t * 3 * c, $"[{b},{t},{3 * c}]", "qkv");
+        return c / nh;
+    }
+
+    internal static int CheckCached(int outLength, int qLength, int kLength, int vLength, ReadOnlySpan<int> pos, int b, int tn, int maxT, int c, int nh)
+    {
+        Shapes.NonNegative(b); Shapes.NonNegative(tn); Shapes.Positive(maxT); Shapes.Positive(c); Shapes.Positive(nh);
+        if (c % nh != 0) throw new ArgumentException($"Channels C={c} must be divisible by the number of heads NH={nh}.", nameof(nh));
+        Shapes.Require(outLength, (long)b * tn * c, $"[{b},{tn},{c}]", "output");
+        Shapes.Require(qLength, (long)b * tn * c, $"[{b},{tn},{c}]", "q");
+        Shapes.Require(kLength, (long)b * maxT * c, $"[{b},{maxT},{c}]", "kCache");
+        Shapes.Require(vLength, (long)b * maxT * c, $"[{b},{maxT},{c}]", "vCache");
+        Shapes.Require(pos.Length, b, $"[{b}]", "pos");
+        for (int i = 0; i < b; i++)
+            if (pos[i] < 0 || pos[i] + tn > maxT)
+                throw new ArgumentException($"Position {pos[i]} of row {i} with {tn} new tokens does not fit the cache of {maxT}.", nameof(pos));
+        return c / nh;
+    }
+
+    internal static void CheckElementwise(int n, int a, int b = int.MaxValue, int c = int.MaxValue)
+    {
+        Shapes.NonNegative(n);
+        Shapes.Require(a, n, $"[{n}]", "first buffer");
+        Shapes.Require(b, n, $"[{n}]", "second buffer");
+        Shapes.Require(c, n, $"[{n}]", "third buffer");
+    }
+
+    internal static void CheckDropout(float p)
+    {
+        if (!(p >= 0f && p < 1f)) throw new ArgumentOutOfRangeException(nameof(p), p, "Dropout probability must be in [0, 1).");
+    }
+
+    internal static void CheckSoftmax(int lossLength, int probsLength, int logitsLength, ReadOnlySpan<int> targets, int bt, int v)
+    {
+        Shapes.NonNegative(bt); Shapes.Positive(v);
+        Shapes.Require(lossLength, bt, $"[{bt}]", "losses");
+        Shapes.Require(probsLength, (long)bt * v, $"[{bt},{v}]", "probs");
+        Shapes.Require(logitsLength, (long)bt * v, $"[{bt},{v}]", "logits");
+        Shapes.Require(targets.Length, bt, $"[{bt}]", "targets");
+        for (int i = 0; i < bt; i++)
+            if (targets[i] < -1 || targets[i] >= v)
+                throw new ArgumentException($"Target {targets[i]} at row {i} is outside [0,{v}) (or -1 to ignore).", nameof(targets));
+    }
+}

@@ -1,0 +1,2 @@
+// Assembly marker for MLNetGpt.Tokenizers.
+namespace MLNetGpt.Tokenizers;

@@ -26,11 +26,7 @@ public sealed class ReferenceBackend : IComputeBackend
     /// <inheritdoc/>
     public void MatMulForward(Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int bt, int c, int oc)
     {
-        CheckMatMul(bt, c, oc);
-        Shapes.Require(output.Length, (long)bt * oc, $"[{bt},{oc}]");
-        Shapes.Require(input.Length, (long)bt * c, $"[{bt},{c}]");
-        Shapes.Require(weight.Length, (long)oc * c, $"[{oc},{c}]");
-        Shapes.RequireOptional(bias.Length, oc, $"[{oc}]");
+        CheckMatMulForward(output.Length, input.Length, weight.Length, bias.Length, bt, c, oc);
         for (int i = 0; i < bt; i++)
         {
             var x = input.Slice(i * c, c);
@@ -48,13 +44,7 @@ public sealed class ReferenceBackend : IComputeBackend
     public void MatMulBackward(Span<float> dinput, Span<float> dweight, Span<float> dbias, ReadOnlySpan<float> doutput,
         ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int bt, int c, int oc)
     {
-        CheckMatMul(bt, c, oc);
-        Shapes.RequireOptional(dinput.Length, (long)bt * c, $"[{bt},{c}]");
-        Shapes.Require(dweight.Length, (long)oc * c, $"[{oc},{c}]");
-        Shapes.RequireOptional(dbias.Length, oc, $"[{oc}]");
-        Shapes.Require(doutput.Length, (long)bt * oc, $"[{bt},{oc}]");
-        Shapes.Require(input.Length, (long)bt * c, $"[{bt},{c}]");
-        Shapes.Require(weight.Length, (long)oc * c, $"[{oc},{c}]");
+        CheckMatMulBackward(dinput.Length, dweight.Length, dbias.Length, doutput.Length, input.Length, weight.Length, bt, c, oc);
         if (dinput.Length != 0)
         {
             for (int i = 0; i < bt; i++)
@@ -91,7 +81,7 @@ public sealed class ReferenceBackend : IComputeBackend
     /// <inheritdoc/>
     public void EncoderBackward(Span<float> dwte, Span<float> dwpe, ReadOnlySpan<float> doutput, ReadOnlySpan<int> tokens, int b, int t, int c)
     {
-        CheckEncoder(doutput.Length, tokens, dwte.Length, dwpe.Length, b, t, c);
+        CheckEncoder(doutput.Length, tokens, dwte.Length, dwpe.Length, b, t, c, "doutput", "dwte", "dwpe");
         for (int bi = 0; bi < b; bi++)
             for (int ti = 0; ti < t; ti++)
             {
@@ -134,7 +124,7 @@ public sealed class ReferenceBackend : IComputeBackend
     public void LayerNormBackward(Span<float> dinput, Span<float> dweight, Span<float> dbias, ReadOnlySpan<float> doutput,
         ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> mean, ReadOnlySpan<float> rstd, int n, int c)
     {
-        CheckLayerNorm(doutput.Length, mean.Length, rstd.Length, input.Length, weight.Length, dbias.Length, n, c);
+        CheckLayerNorm(doutput.Length, mean.Length, rstd.Length, input.Length, weight.Length, dbias.Length, n, c, "doutput", "dbias");
         Shapes.Require(dinput.Length, (long)n * c, $"[{n},{c}]");
         Shapes.Require(dweight.Length, c, $"[{c}]");
         for (int i = 0; i < n; i++)
@@ -205,7 +195,7 @@ public sealed class ReferenceBackend : IComputeBackend
     public void AttentionBackward(Span<float> dqkv, ReadOnlySpan<float> doutput, ReadOnlySpan<float> qkv, ReadOnlySpan<float> att,
         int b, int t, int c, int nh)
     {
-        int hs = CheckAttention(doutput.Length, att.Length, qkv.Length, b, t, c, nh);
+        int hs = CheckAttention(doutput.Length, att.Length, qkv.Length, b, t, c, nh, "doutput");
         Shapes.Require(dqkv.Length, (long)b * t * 3 * c, $"[{b},{t},{3 * c}]");
         float scale = 1f / MathF.Sqrt(hs);
         int c3 = 3 * c;
@@ -382,7 +372,7 @@ public sealed class ReferenceBackend : IComputeBackend
     /// <inheritdoc/>
     public void SoftmaxCrossEntropyBackward(Span<float> dlogits, ReadOnlySpan<float> dlosses, ReadOnlySpan<float> probs, ReadOnlySpan<int> targets, int bt, int v)
     {
-        CheckSoftmax(dlosses.Length, dlogits.Length, probs.Length, targets, bt, v);
+        CheckSoftmax(dlosses.Length, dlogits.Length, probs.Length, targets, bt, v, "dlosses", "dlogits", "probs");
         bool inPlace = Unsafe.AreSame(ref MemoryMarshal.GetReference(dlogits), ref MemoryMarshal.GetReference(probs));
         for (int i = 0; i < bt; i++)
         {
@@ -436,34 +426,58 @@ public sealed class ReferenceBackend : IComputeBackend
         Shapes.NonNegative(bt); Shapes.Positive(c); Shapes.Positive(oc);
     }
 
-    internal static void CheckEncoder(int outLength, ReadOnlySpan<int> tokens, int wteLength, int wpeLength, int b, int t, int c)
+    internal static void CheckMatMulForward(int outputLength, int inputLength, int weightLength, int biasLength, int bt, int c, int oc)
+    {
+        CheckMatMul(bt, c, oc);
+        Shapes.Require(outputLength, (long)bt * oc, $"[{bt},{oc}]", "output");
+        Shapes.Require(inputLength, (long)bt * c, $"[{bt},{c}]", "input");
+        Shapes.Require(weightLength, (long)oc * c, $"[{oc},{c}]", "weight");
+        Shapes.RequireOptional(biasLength, oc, $"[{oc}]", "bias");
+    }
+
+    internal static void CheckMatMulBackward(int dinputLength, int dweightLength, int dbiasLength, int doutputLength,
+        int inputLength, int weightLength, int bt, int c, int oc)
+    {
+        CheckMatMul(bt, c, oc);
+        Shapes.RequireOptional(dinputLength, (long)bt * c, $"[{bt},{c}]", "dinput");
+        Shapes.Require(dweightLength, (long)oc * c, $"[{oc},{c}]", "dweight");
+        Shapes.RequireOptional(dbiasLength, oc, $"[{oc}]", "dbias");
+        Shapes.Require(doutputLength, (long)bt * oc, $"[{bt},{oc}]", "doutput");
+        Shapes.Require(inputLength, (long)bt * c, $"[{bt},{c}]", "input");
+        Shapes.Require(weightLength, (long)oc * c, $"[{oc},{c}]", "weight");
+    }
+
+    internal static void CheckEncoder(int outLength, ReadOnlySpan<int> tokens, int wteLength, int wpeLength, int b, int t, int c,
+        string outName = "output", string wteName = "wte", string wpeName = "wpe")
     {
         Shapes.NonNegative(b); Shapes.NonNegative(t); Shapes.Positive(c);
-        Shapes.Require(outLength, (long)b * t * c, $"[{b},{t},{c}]", "output");
+        Shapes.Require(outLength, (long)b * t * c, $"[{b},{t},{c}]", outName);
         Shapes.Require(tokens.Length, (long)b * t, $"[{b},{t}]", "tokens");
-        Shapes.Require(wpeLength, (long)t * c, $"[{t},{c}]", "wpe");
+        Shapes.Require(wpeLength, (long)t * c, $"[{t},{c}]", wpeName);
+        if (b * t > 0) Shapes.Require(wteLength, c, $"[V,{c}]", wteName);
         int vocab = wteLength / c;
         for (int i = 0; i < b * t; i++)
             if ((uint)tokens[i] >= (uint)vocab)
                 throw new ArgumentException($"Token id {tokens[i]} at index {i} is outside the vocabulary [0,{vocab}).", nameof(tokens));
     }
 
-    internal static void CheckLayerNorm(int outLength, int meanLength, int rstdLength, int inLength, int weightLength, int biasLength, int n, int c)
+    internal static void CheckLayerNorm(int outLength, int meanLength, int rstdLength, int inLength, int weightLength, int biasLength, int n, int c,
+        string outName = "output", string biasName = "bias")
     {
         Shapes.NonNegative(n); Shapes.Positive(c);
-        Shapes.Require(outLength, (long)n * c, $"[{n},{c}]", "output");
+        Shapes.Require(outLength, (long)n * c, $"[{n},{c}]", outName);
         Shapes.Require(meanLength, n, $"[{n}]", "mean");
         Shapes.Require(rstdLength, n, $"[{n}]", "rstd");
         Shapes.Require(inLength, (long)n * c, $"[{n},{c}]", "input");
         Shapes.Require(weightLength, c, $"[{c}]", "weight");
-        Shapes.RequireOptional(biasLength, c, $"[{c}]", "bias");
+        Shapes.RequireOptional(biasLength, c, $"[{c}]", biasName);
     }
 
-    internal static int CheckAttention(int outLength, int attLength, int qkvLength, int b, int t, int c, int nh)
+    internal static int CheckAttention(int outLength, int attLength, int qkvLength, int b, int t, int c, int nh, string outName = "output")
     {
         Shapes.NonNegative(b); Shapes.NonNegative(t); Shapes.Positive(c); Shapes.Positive(nh);
         if (c % nh != 0) throw new ArgumentException($"Channels C={c} must be divisible by the number of heads NH={nh}.", nameof(nh));
-        Shapes.Require(outLength, (long)b * t * c, $"[{b},{t},{c}]", "output");
+        Shapes.Require(outLength, (long)b * t * c, $"[{b},{t},{c}]", outName);
         Shapes.Require(attLength, (long)b * nh * t * t, $"[{b},{nh},{t},{t}]", "att");
         Shapes.Require(qkvLength, (long)b * t * 3 * c, $"[{b},{t},{3 * c}]", "qkv");
         return c / nh;
@@ -484,12 +498,15 @@ public sealed class ReferenceBackend : IComputeBackend
         return c / nh;
     }
 
-    internal static void CheckElementwise(int n, int a, int b = int.MaxValue, int c = int.MaxValue)
+    internal static void CheckElementwise(int n, int a, int b = int.MaxValue, int c = int.MaxValue,
+        [CallerArgumentExpression(nameof(a))] string? aName = null,
+        [CallerArgumentExpression(nameof(b))] string? bName = null,
+        [CallerArgumentExpression(nameof(c))] string? cName = null)
     {
         Shapes.NonNegative(n);
-        Shapes.Require(a, n, $"[{n}]", "first buffer");
-        Shapes.Require(b, n, $"[{n}]", "second buffer");
-        Shapes.Require(c, n, $"[{n}]", "third buffer");
+        Shapes.Require(a, n, $"[{n}]", aName);
+        Shapes.Require(b, n, $"[{n}]", bName);
+        Shapes.Require(c, n, $"[{n}]", cName);
     }
 
     internal static void CheckDropout(float p)
@@ -497,12 +514,13 @@ public sealed class ReferenceBackend : IComputeBackend
         if (!(p >= 0f && p < 1f)) throw new ArgumentOutOfRangeException(nameof(p), p, "Dropout probability must be in [0, 1).");
     }
 
-    internal static void CheckSoftmax(int lossLength, int probsLength, int logitsLength, ReadOnlySpan<int> targets, int bt, int v)
+    internal static void CheckSoftmax(int lossLength, int probsLength, int logitsLength, ReadOnlySpan<int> targets, int bt, int v,
+        string lossName = "losses", string probsName = "probs", string logitsName = "logits")
     {
         Shapes.NonNegative(bt); Shapes.Positive(v);
-        Shapes.Require(lossLength, bt, $"[{bt}]", "losses");
-        Shapes.Require(probsLength, (long)bt * v, $"[{bt},{v}]", "probs");
-        Shapes.Require(logitsLength, (long)bt * v, $"[{bt},{v}]", "logits");
+        Shapes.Require(lossLength, bt, $"[{bt}]", lossName);
+        Shapes.Require(probsLength, (long)bt * v, $"[{bt},{v}]", probsName);
+        Shapes.Require(logitsLength, (long)bt * v, $"[{bt},{v}]", logitsName);
         Shapes.Require(targets.Length, bt, $"[{bt}]", "targets");
         for (int i = 0; i < bt; i++)
             if (targets[i] < -1 || targets[i] >= v)

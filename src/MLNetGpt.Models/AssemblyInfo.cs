@@ -1,2 +1,3 @@
-// Assembly marker for MLNetGpt.Models.
-namespace MLNetGpt.Models;
+// Assembly settings for MLNetGpt.Models: the test project sees internals (safetensors reader, raw arenas) to compare with PyTorch fixtures.
+[assembly: System.Runtime.CompilerServices.InternalsVisibleTo("MLNetGpt.Models.Tests")]
+[assembly: System.Runtime.CompilerServices.InternalsVisibleTo("MLNetGpt.TrainBench")]

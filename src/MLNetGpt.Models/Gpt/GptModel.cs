@@ -1,0 +1,258 @@
+// The GPT: forward and backward over the arenas, every heavy operation through IComputeBackend (llm.c's gpt2_forward/backward).
+// Size legend: B batch, T time, C channels, NH heads, V vocab, L layers.
+using MLNetGpt.Tensors;
+
+namespace MLNetGpt.Models;
+
+/// <summary>
+/// A GPT (GPT-2 architecture: token + position embeddings, L pre-LayerNorm blocks of causal self-attention and a 4C MLP,
+/// final LayerNorm, LM head tied to wte by default). Parameters, gradients and activations live in arenas; a training step
+/// allocates nothing once the activation arena has reached its batch size. Create with <see cref="Create"/> or load with
+/// <see cref="LanguageModel.Load(Stream, IComputeBackend?)"/>.
+/// </summary>
+public sealed class GptModel : ITrainableModel
+{
+    private readonly GptParameters _p;
+    private GptActivations? _acts;
+    private readonly int _c, _nh, _v, _layers;
+    private readonly float _dropout;
+
+    private GptModel(GptConfig config, IComputeBackend backend)
+    {
+        config.Validate();
+        GptConfig = config;
+        Backend = backend;
+        _p = GptParameters.Create(config);
+        Parameters = Arena.Create(_p.Layout);
+        Gradients = Arena.Create(_p.Layout);
+        _c = config.EmbeddingSize; _nh = config.HeadCount; _v = config.VocabularySize; _layers = config.LayerCount;
+        _dropout = config.Dropout;
+    }
+
+    /// <summary>Builds a GPT with GPT-2 initialization from <paramref name="seed"/> (default backend: <see cref="CpuBackend"/> on all cores).</summary>
+    public static GptModel Create(GptConfig config, IComputeBackend? backend = null, ulong seed = 1337)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var model = new GptModel(config, backend ?? CpuBackend.Create());
+        model._p.Initialize(model.Parameters, seed);
+        return model;
+    }
+
+    /// <summary>Builds a GPT with all parameters zero (the loader fills them).</summary>
+    internal static GptModel CreateUninitialized(GptConfig config, IComputeBackend? backend) => new(config, backend ?? CpuBackend.Create());
+
+    /// <summary>The configuration.</summary>
+    public GptConfig GptConfig { get; }
+
+    /// <inheritdoc/>
+    public LanguageModelConfig Config => GptConfig;
+
+    /// <inheritdoc/>
+    public string Kind => "gpt";
+
+    /// <inheritdoc/>
+    public int VocabularySize => _v;
+
+    /// <inheritdoc/>
+    public int BlockSize => GptConfig.BlockSize;
+
+    /// <inheritdoc/>
+    public long ParameterCount => _p.Layout.TotalLength;
+
+    /// <inheritdoc/>
+    public IComputeBackend Backend { get; }
+
+    /// <summary>All parameters, GPT-2 names (see <see cref="ArenaLayout.Slices"/>).</summary>
+    public Arena Parameters { get; }
+
+    /// <summary>Gradients (same layout), filled by training steps.</summary>
+    public Arena Gradients { get; }
+
+    internal GptParameters Layout => _p;
+
+    /// <inheritdoc/>
+    public void SaveWeights(Stream destination) => ModelFiles.WriteWeights(this, destination);
+
+    /// <inheritdoc/>
+    public void SaveWeights(string path) => Serialization.AtomicFile.Write(path, SaveWeights);
+
+    /// <inheritdoc/>
+    public void ComputeLogits(ReadOnlySpan<int> tokens, int batchSize, int length, Span<float> logits)
+    {
+        ModelChecks.Tokens(tokens, batchSize, length, BlockSize, _v);
+        Shapes.Require(logits.Length, (long)batchSize * length * _v, $"[{batchSize},{length},{_v}]", nameof(logits));
+        Forward(tokens, batchSize, length, training: false, 0);
+        Acts.Get(Acts.Logits, batchSize * length * _v).CopyTo(logits);
+    }
+
+    /// <inheritdoc/>
+    public double EvaluateLoss(ReadOnlySpan<int> tokens, int batchSize, int maxBatches, CancellationToken cancellationToken = default) =>
+        ModelChecks.EvaluateWindows(this, tokens, batchSize, maxBatches, cancellationToken);
+
+    /// <inheritdoc/>
+    public float ForwardLoss(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets, int batchSize, int length)
+    {
+        Forward(inputs, batchSize, length, training: false, 0);
+        return Loss(targets, batchSize * length, out _);
+    }
+
+    /// <inheritdoc/>
+    public float ForwardBackward(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets, int batchSize, int length, float lossScale, ulong dropoutSeed)
+    {
+        Forward(inputs, batchSize, length, training: true, dropoutSeed);
+        float loss = Loss(targets, batchSize * length, out int counted);
+        Backward(inputs, targets, batchSize, length, counted == 0 ? 0f : lossScale / counted, dropoutSeed);
+        return loss;
+    }
+
+    /// <inheritdoc/>
+    IIncrementalDecoder ITrainableModel.CreateDecoder(int maxBatch) => new GptDecoder(this, maxBatch);
+
+    private GptActivations Acts => _acts!;
+
+    private void EnsureActivations(int b, int t)
+    {
+        if (_acts is not null && _acts.CapacityBatch >= b && _acts.CapacityLength >= t) return;
+        int cb = Math.Max(b, _acts?.CapacityBatch ?? 0);
+        int ct = Math.Max(t, _acts?.CapacityLength ?? 0);
+        _acts = null; // let the old arena go before allocating the new one
+        _acts = new GptActivations(GptConfig, cb, ct);
+    }
+
+    private Span<float> P(ArenaSlice s) => Parameters[s];
+    private Span<float> Pb(ArenaSlice? s) => s is null ? Span<float>.Empty : Parameters[s];
+    private Span<float> G(ArenaSlice s) => Gradients[s];
+    private Span<float> Gb(ArenaSlice? s) => s is null ? Span<float>.Empty : Gradients[s];
+
+    // Dropout sites: 0 = embedding, 1 + 2l = attention residual branch, 2 + 2l = MLP residual branch.
+    private static ulong SiteSeed(ulong seed, int site) => Data.SplitMixRandom.Derive(seed, (ulong)site);
+
+    private void Forward(ReadOnlySpan<int> tokens, int b, int t, bool training, ulong dropoutSeed)
+    {
+        EnsureActivations(b, t);
+        var a = Acts;
+        var be = Backend;
+        int bt = b * t, c = _c;
+        bool drop = training && _dropout > 0f;
+        var wpe = P(_p.Wpe)[..(t * c)];
+        if (drop)
+        {
+            be.EncoderForward(a.Get(a.ScratchA, bt * c), tokens, P(_p.Wte), wpe, b, t, c);
+            be.DropoutForward(a.Get(a.Resid[0], bt * c), a.Get(a.ScratchA, bt * c), _dropout, SiteSeed(dropoutSeed, 0), bt * c);
+        }
+        else
+        {
+            be.EncoderForward(a.Get(a.Resid[0], bt * c), tokens, P(_p.Wte), wpe, b, t, c);
+        }
+
+        for (int l = 0; l < _layers; l++)
+        {
+            var w = _p.Blocks[l];
+            var x = a.Get(a.Resid[l], bt * c);
+            var ln1 = a.Get(a.Ln1[l], bt * c);
+            var qkv = a.Get(a.Qkv[l], bt * 3 * c);
+            var atty = a.Get(a.Atty[l], bt * c);
+            var resid2 = a.Get(a.Resid2[l], bt * c);
+            var ln2 = a.Get(a.Ln2[l], bt * c);
+            var fch = a.Get(a.Fch[l], bt * 4 * c);
+            var fchAct = a.Get(a.FchAct[l], bt * 4 * c);
+            var branch = a.Get(a.ScratchA, bt * c);
+            var dropped = a.Get(a.ScratchB, bt * c);
+
+            be.LayerNormForward(ln1, a.Get(a.Ln1Mean[l], bt), a.Get(a.Ln1Rstd[l], bt), x, P(w.Ln1Weight), Pb(w.Ln1Bias), bt, c);
+            be.MatMulForward(qkv, ln1, P(w.AttnWeight), Pb(w.AttnBias), bt, c, 3 * c);
+            be.AttentionForward(atty, a.Get(a.Att[l], b * _nh * t * t), qkv, b, t, c, _nh);
+            be.MatMulForward(branch, atty, P(w.AttnProjWeight), Pb(w.AttnProjBias), bt, c, c);
+            if (drop) be.DropoutForward(dropped, branch, _dropout, SiteSeed(dropoutSeed, 1 + 2 * l), bt * c);
+            be.ResidualForward(resid2, x, drop ? dropped : branch, bt * c);
+
+            be.LayerNormForward(ln2, a.Get(a.Ln2Mean[l], bt), a.Get(a.Ln2Rstd[l], bt), resid2, P(w.Ln2Weight), Pb(w.Ln2Bias), bt, c);
+            be.MatMulForward(fch, ln2, P(w.FcWeight), Pb(w.FcBias), bt, c, 4 * c);
+            if (GptConfig.Activation == Activation.Gelu) be.GeluForward(fchAct, fch, bt * 4 * c);
+            else be.ReluForward(fchAct, fch, bt * 4 * c);
+            be.MatMulForward(branch, fchAct, P(w.FcProjWeight), Pb(w.FcProjBias), bt, 4 * c, c);
+            if (drop) be.DropoutForward(dropped, branch, _dropout, SiteSeed(dropoutSeed, 2 + 2 * l), bt * c);
+            be.ResidualForward(a.Get(a.Resid[l + 1], bt * c), resid2, drop ? dropped : branch, bt * c);
+        }
+
+        var lnf = a.Get(a.Lnf, bt * c);
+        be.LayerNormForward(lnf, a.Get(a.LnfMean, bt), a.Get(a.LnfRstd, bt), a.Get(a.Resid[_layers], bt * c), P(_p.LnfWeight), Pb(_p.LnfBias), bt, c);
+        be.MatMulForward(a.Get(a.Logits, bt * _v), lnf, P(_p.Head), Span<float>.Empty, bt, c, _v);
+    }
+
+    /// <summary>Softmax + cross-entropy in place over the logits; returns the mean over targets that are not -1.</summary>
+    private float Loss(ReadOnlySpan<int> targets, int bt, out int counted)
+    {
+        var a = Acts;
+        var logits = a.Get(a.Logits, bt * _v);
+        var losses = a.Get(a.Losses, bt);
+        Backend.SoftmaxCrossEntropyForward(losses, logits, logits, targets, bt, _v);
+        counted = 0;
+        double sum = 0;
+        for (int i = 0; i < bt; i++)
+        {
+            if (targets[i] < 0) continue;
+            counted++;
+            sum += losses[i];
+        }
+        return counted == 0 ? 0f : (float)(sum / counted);
+    }
+
+    private void Backward(ReadOnlySpan<int> tokens, ReadOnlySpan<int> targets, int b, int t, float dloss, ulong dropoutSeed)
+    {
+        var a = Acts;
+        var be = Backend;
+        int bt = b * t, c = _c;
+        bool drop = _dropout > 0f;
+        var dlosses = a.Get(a.DLosses, bt);
+        dlosses.Fill(dloss);
+        var logits = a.Get(a.Logits, bt * _v);
+        be.SoftmaxCrossEntropyBackward(logits, dlosses, logits, targets, bt, _v); // in place: dlogits overwrite probs
+
+        var dA = a.Get(a.ScratchA, bt * c);
+        var dB = a.Get(a.ScratchB, bt * c);
+        var dresid = a.Get(a.DResid, bt * c);
+        dA.Clear();
+        be.MatMulBackward(dA, G(_p.Head), Span<float>.Empty, logits, a.Get(a.Lnf, bt * c), P(_p.Head), bt, c, _v);
+        dresid.Clear();
+        be.LayerNormBackward(dresid, G(_p.LnfWeight), Gb(_p.LnfBias), dA, a.Get(a.Resid[_layers], bt * c), P(_p.LnfWeight),
+            a.Get(a.LnfMean, bt), a.Get(a.LnfRstd, bt), bt, c);
+
+        for (int l = _layers - 1; l >= 0; l--)
+        {
+            var w = _p.Blocks[l];
+            var d4a = a.Get(a.Scratch4A, bt * 4 * c);
+            var d4b = a.Get(a.Scratch4B, bt * 4 * c);
+
+            // resid[l+1] = resid2 + drop(mlp branch): the residual gradient flows to resid2 unchanged (dresid keeps it).
+            ReadOnlySpan<float> dbranch = dresid;
+            if (drop) { dA.Clear(); be.DropoutBackward(dA, dresid, _dropout, SiteSeed(dropoutSeed, 2 + 2 * l), bt * c); dbranch = dA; }
+            d4a.Clear();
+            be.MatMulBackward(d4a, G(w.FcProjWeight), Gb(w.FcProjBias), dbranch, a.Get(a.FchAct[l], bt * 4 * c), P(w.FcProjWeight), bt, 4 * c, c);
+            d4b.Clear();
+            if (GptConfig.Activation == Activation.Gelu) be.GeluBackward(d4b, a.Get(a.Fch[l], bt * 4 * c), d4a, bt * 4 * c);
+            else be.ReluBackward(d4b, a.Get(a.Fch[l], bt * 4 * c), d4a, bt * 4 * c);
+            dB.Clear();
+            be.MatMulBackward(dB, G(w.FcWeight), Gb(w.FcBias), d4b, a.Get(a.Ln2[l], bt * c), P(w.FcWeight), bt, c, 4 * c);
+            be.LayerNormBackward(dresid, G(w.Ln2Weight), Gb(w.Ln2Bias), dB, a.Get(a.Resid2[l], bt * c), P(w.Ln2Weight),
+                a.Get(a.Ln2Mean[l], bt), a.Get(a.Ln2Rstd[l], bt), bt, c);
+
+            // resid2 = resid[l] + drop(attention branch).
+            dbranch = dresid;
+            if (drop) { dA.Clear(); be.DropoutBackward(dA, dresid, _dropout, SiteSeed(dropoutSeed, 1 + 2 * l), bt * c); dbranch = dA; }
+            dB.Clear();
+            be.MatMulBackward(dB, G(w.AttnProjWeight), Gb(w.AttnProjBias), dbranch, a.Get(a.Atty[l], bt * c), P(w.AttnProjWeight), bt, c, c);
+            var dqkv = d4a[..(bt * 3 * c)];
+            dqkv.Clear();
+            be.AttentionBackward(dqkv, dB, a.Get(a.Qkv[l], bt * 3 * c), a.Get(a.Att[l], b * _nh * t * t), b, t, c, _nh);
+            dB.Clear();
+            be.MatMulBackward(dB, G(w.AttnWeight), Gb(w.AttnBias), dqkv, a.Get(a.Ln1[l], bt * c), P(w.AttnWeight), bt, c, 3 * c);
+            be.LayerNormBackward(dresid, G(w.Ln1Weight), Gb(w.Ln1Bias), dB, a.Get(a.Resid[l], bt * c), P(w.Ln1Weight),
+                a.Get(a.Ln1Mean[l], bt), a.Get(a.Ln1Rstd[l], bt), bt, c);
+        }
+
+        ReadOnlySpan<float> dembed = dresid;
+        if (drop) { dA.Clear(); be.DropoutBackward(dA, dresid, _dropout, SiteSeed(dropoutSeed, 0), bt * c); dembed = dA; }
+        be.EncoderBackward(G(_p.Wte), G(_p.Wpe)[..(t * c)], dembed, tokens, b, t, c);
+    }
+}

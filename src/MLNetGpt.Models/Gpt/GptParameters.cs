@@ -1,0 +1,85 @@
+// The GPT's parameter table: GPT-2 checkpoint names, shapes stored [out,in] (PyTorch nn.Linear layout, what MatMulForward expects).
+// Note: Hugging Face GPT-2 checkpoints use Conv1D, stored [in,out]; importing them means transposing the four linear weights
+// per block (attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj). wte, wpe and the LayerNorms copy as they are.
+using MLNetGpt.Tensors;
+
+namespace MLNetGpt.Models;
+
+/// <summary>Slices of one transformer block (weights [out,in]; biases absent when the config has no bias).</summary>
+internal sealed record GptBlockSlices(
+    ArenaSlice Ln1Weight, ArenaSlice? Ln1Bias,
+    ArenaSlice AttnWeight, ArenaSlice? AttnBias,
+    ArenaSlice AttnProjWeight, ArenaSlice? AttnProjBias,
+    ArenaSlice Ln2Weight, ArenaSlice? Ln2Bias,
+    ArenaSlice FcWeight, ArenaSlice? FcBias,
+    ArenaSlice FcProjWeight, ArenaSlice? FcProjBias);
+
+/// <summary>The parameter layout of a <see cref="GptConfig"/> and the GPT-2 initialization.</summary>
+internal sealed class GptParameters
+{
+    private GptParameters(ArenaLayout layout, ArenaSlice wte, ArenaSlice wpe, GptBlockSlices[] blocks, ArenaSlice lnfWeight, ArenaSlice? lnfBias, ArenaSlice head)
+    {
+        Layout = layout; Wte = wte; Wpe = wpe; Blocks = blocks; LnfWeight = lnfWeight; LnfBias = lnfBias; Head = head;
+    }
+
+    public ArenaLayout Layout { get; }
+    public ArenaSlice Wte { get; }
+    public ArenaSlice Wpe { get; }
+    public GptBlockSlices[] Blocks { get; }
+    public ArenaSlice LnfWeight { get; }
+    public ArenaSlice? LnfBias { get; }
+
+    /// <summary>The LM head weight [V,C]: <see cref="Wte"/> itself when tied, else "lm_head.weight".</summary>
+    public ArenaSlice Head { get; }
+
+    /// <summary>
+    /// Builds the table in GPT-2 order. Weight decay (nanoGPT's rule): every 2-D tensor (embeddings and linear weights) decays;
+    /// biases and LayerNorm parameters do not.
+    /// </summary>
+    public static GptParameters Create(GptConfig config)
+    {
+        int c = config.EmbeddingSize, v = config.VocabularySize;
+        var b = ArenaLayout.CreateBuilder();
+        var wte = b.Add("wte", true, v, c);
+        var wpe = b.Add("wpe", true, config.BlockSize, c);
+        ArenaSlice? Bias(string name, int n) => config.Bias ? b.Add(name, false, n) : null;
+        var blocks = new GptBlockSlices[config.LayerCount];
+        for (int l = 0; l < config.LayerCount; l++)
+        {
+            string p = $"h.{l}.";
+            var ln1w = b.Add(p + "ln_1.weight", false, c); var ln1b = Bias(p + "ln_1.bias", c);
+            var attw = b.Add(p + "attn.c_attn.weight", true, 3 * c, c); var attb = Bias(p + "attn.c_attn.bias", 3 * c);
+            var apw = b.Add(p + "attn.c_proj.weight", true, c, c); var apb = Bias(p + "attn.c_proj.bias", c);
+            var ln2w = b.Add(p + "ln_2.weight", false, c); var ln2b = Bias(p + "ln_2.bias", c);
+            var fcw = b.Add(p + "mlp.c_fc.weight", true, 4 * c, c); var fcb = Bias(p + "mlp.c_fc.bias", 4 * c);
+            var fpw = b.Add(p + "mlp.c_proj.weight", true, c, 4 * c); var fpb = Bias(p + "mlp.c_proj.bias", c);
+            blocks[l] = new GptBlockSlices(ln1w, ln1b, attw, attb, apw, apb, ln2w, ln2b, fcw, fcb, fpw, fpb);
+        }
+        var lnfw = b.Add("ln_f.weight", false, c);
+        var lnfb = Bias("ln_f.bias", c);
+        var head = config.TieWeights ? wte : b.Add("lm_head.weight", true, v, c);
+        return new GptParameters(b.Build(), wte, wpe, blocks, lnfw, lnfb, head);
+    }
+
+    /// <summary>
+    /// GPT-2 initialization: weights and embeddings N(0, 0.02); the two residual projections (attn.c_proj, mlp.c_proj)
+    /// N(0, 0.02/√(2·n_layer)) because each block adds two branches to the residual stream; biases 0; LayerNorm weights 1.
+    /// Tensors are filled in layout order from one seeded stream, so a seed fixes every value.
+    /// </summary>
+    public void Initialize(Arena parameters, ulong seed)
+    {
+        var rng = Data.SplitMixRandom.Create(seed);
+        float residualStd = 0.02f / MathF.Sqrt(2f * Blocks.Length);
+        foreach (var s in Layout.Slices)
+        {
+            var span = parameters[s];
+            if (s.Name.EndsWith(".bias", StringComparison.Ordinal)) span.Clear();
+            else if (s.Name.Contains("ln_", StringComparison.Ordinal)) span.Fill(1f);
+            else
+            {
+                float std = s.Name.EndsWith("c_proj.weight", StringComparison.Ordinal) ? residualStd : 0.02f;
+                for (int i = 0; i < span.Length; i++) span[i] = (float)(rng.NextGaussian() * std);
+            }
+        }
+    }
+}

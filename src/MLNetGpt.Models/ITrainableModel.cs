@@ -1,0 +1,46 @@
+// What the trainer and the generator need from a model beyond its public face: arenas, a training step, and a decoder.
+using MLNetGpt.Tensors;
+
+namespace MLNetGpt.Models;
+
+/// <summary>Internal training and decoding surface shared by <see cref="BigramModel"/> and <see cref="GptModel"/>.</summary>
+internal interface ITrainableModel : ILanguageModel
+{
+    /// <summary>All parameters (GPT-2 names).</summary>
+    Arena Parameters { get; }
+
+    /// <summary>Gradients, same layout as <see cref="Parameters"/>.</summary>
+    Arena Gradients { get; }
+
+    /// <summary>
+    /// Training-mode forward and backward over inputs/targets [B,T]: gradients are ADDED (scaled by <paramref name="lossScale"/>,
+    /// 1/accumulation steps) so micro-batches accumulate. Returns the mean loss of this micro-batch.
+    /// <paramref name="dropoutSeed"/> seeds every dropout mask of this pass.
+    /// </summary>
+    float ForwardBackward(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets, int batchSize, int length, float lossScale, ulong dropoutSeed);
+
+    /// <summary>Eval-mode mean loss over inputs/targets [B,T] (targets of -1 are ignored).</summary>
+    float ForwardLoss(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets, int batchSize, int length);
+
+    /// <summary>A decoder with its own KV cache for up to <paramref name="maxBatch"/> rows.</summary>
+    IIncrementalDecoder CreateDecoder(int maxBatch);
+}
+
+/// <summary>Incremental decoding: prefill a row's context, then append one token to many rows at once.</summary>
+internal interface IIncrementalDecoder
+{
+    /// <summary>Largest number of rows.</summary>
+    int MaxBatch { get; }
+
+    /// <summary>
+    /// Resets row <paramref name="row"/> and feeds it <paramref name="tokens"/> (1 ≤ length ≤ BlockSize) at positions 0..n-1;
+    /// writes the logits of the last position into <paramref name="logits"/>[V].
+    /// </summary>
+    void Prefill(int row, ReadOnlySpan<int> tokens, Span<float> logits);
+
+    /// <summary>
+    /// Appends tokens[b] at position positions[b] to rows 0..B-1 (each row's cache must hold positions 0..positions[b]-1, and
+    /// positions[b] &lt; BlockSize); writes logits[B,V].
+    /// </summary>
+    void Decode(ReadOnlySpan<int> tokens, ReadOnlySpan<int> positions, int batchSize, Span<float> logits);
+}

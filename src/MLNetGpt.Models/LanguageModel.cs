@@ -1,0 +1,42 @@
+// Factories over both model kinds: create from a config, load from a weights or checkpoint file.
+using MLNetGpt.Models.Serialization;
+using MLNetGpt.Tensors;
+
+namespace MLNetGpt.Models;
+
+/// <summary>Creates and loads <see cref="ILanguageModel"/>s without knowing their kind in advance.</summary>
+public static class LanguageModel
+{
+    /// <summary>A freshly initialized model of the configured kind (GPT-2 init for GPT, N(0,1) table for bigram).</summary>
+    public static ILanguageModel Create(LanguageModelConfig config, IComputeBackend? backend = null, ulong seed = 1337) => config switch
+    {
+        null => throw new ArgumentNullException(nameof(config)),
+        GptConfig g => GptModel.Create(g, backend, seed),
+        BigramConfig b => BigramModel.Create(b, backend, seed),
+        _ => throw new ArgumentException($"Unknown model kind '{config.Kind}'.", nameof(config)),
+    };
+
+    /// <summary>
+    /// Loads a model from a weights file (<see cref="ILanguageModel.SaveWeights(Stream)"/>) or a training checkpoint.
+    /// Throws <see cref="InvalidDataException"/> naming the problem for a truncated file, a wrong format or version,
+    /// a missing tensor or a shape that does not match the stored config.
+    /// </summary>
+    public static ILanguageModel Load(Stream weights, IComputeBackend? backend = null) => Load(weights, backend, "stream");
+
+    /// <summary>Loads a model from the file at <paramref name="path"/> (see <see cref="Load(Stream, IComputeBackend?)"/>).</summary>
+    public static ILanguageModel Load(string path, IComputeBackend? backend = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"Model file '{path}' does not exist.", path);
+        using var fs = File.OpenRead(path);
+        return Load(fs, backend, path);
+    }
+
+    internal static ILanguageModel Load(Stream weights, IComputeBackend? backend, string source)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        var file = SafeTensorsFile.Read(weights, source);
+        ModelFiles.CheckFormat(file, ModelFiles.WeightsFormat, ModelFiles.CheckpointFormat);
+        return ModelFiles.ReadModel(file, backend);
+    }
+}

@@ -1,0 +1,158 @@
+// Batched generation with a KV cache: each row's prompt is prefilled into its own cache rows, then all rows advance together,
+// one batched forward pass per new token. Each row draws from its own seeded stream, so output does not depend on batching.
+using MLNetGpt.Models.Data;
+
+namespace MLNetGpt.Models.Sampling;
+
+/// <summary>
+/// Generates token ids from an <see cref="ILanguageModel"/>. One generator per model holds the KV cache and all buffers
+/// for up to <see cref="MaxBatchSize"/> rows and reuses them across calls (not thread-safe). Larger requests run in chunks.
+/// Context: a row's context is its prompt cropped to the last BlockSize tokens; within a block the result equals full
+/// recomputation. When a row's cache is full, it is rebuilt from the last BlockSize/2 tokens (so the model always sees
+/// between BlockSize/2 and BlockSize tokens), which costs one prefill every BlockSize/2 tokens instead of nanoGPT's full
+/// recomputation of the last BlockSize tokens at every step.
+/// </summary>
+public sealed class TextGenerator
+{
+    private readonly IIncrementalDecoder _decoder;
+    private readonly TokenSampler _sampler;
+    private readonly float[] _logits;
+    private readonly int[] _tokens, _positions;
+    private readonly int _v, _blockSize;
+
+    private TextGenerator(ITrainableModel model, int maxBatchSize)
+    {
+        Model = model;
+        MaxBatchSize = maxBatchSize;
+        _decoder = model.CreateDecoder(maxBatchSize);
+        _v = model.VocabularySize;
+        _blockSize = model.BlockSize;
+        _sampler = new TokenSampler(_v);
+        _logits = new float[maxBatchSize * _v];
+        _tokens = new int[maxBatchSize];
+        _positions = new int[maxBatchSize];
+    }
+
+    /// <summary>The model (its current parameters are used at every call).</summary>
+    public ILanguageModel Model { get; }
+
+    /// <summary>Rows generated together in one forward pass.</summary>
+    public int MaxBatchSize { get; }
+
+    /// <summary>Creates a generator for <paramref name="model"/> with a KV cache for <paramref name="maxBatchSize"/> rows.</summary>
+    public static TextGenerator Create(ILanguageModel model, int maxBatchSize = 8)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (maxBatchSize < 1) throw new ArgumentOutOfRangeException(nameof(maxBatchSize), maxBatchSize, "Batch size must be at least 1.");
+        if (model is not ITrainableModel m) throw new ArgumentException($"Model of type {model.GetType().Name} is not supported.", nameof(model));
+        return new TextGenerator(m, maxBatchSize);
+    }
+
+    /// <summary>One-off convenience: creates a generator sized for the prompts and runs <see cref="Generate(IReadOnlyList{int[]}, SamplingOptions, ReadOnlySpan{long}, CancellationToken)"/>.</summary>
+    public static IReadOnlyList<int[]> Generate(ILanguageModel model, IReadOnlyList<int[]> prompts, SamplingOptions options,
+        ReadOnlySpan<long> rowIds = default, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prompts);
+        return Create(model, Math.Clamp(prompts.Count, 1, 64)).Generate(prompts, options, rowIds, cancellationToken);
+    }
+
+    /// <summary>Generates for one prompt with row id <paramref name="rowId"/>.</summary>
+    public int[] Generate(int[] prompt, SamplingOptions options, long rowId = 0, CancellationToken cancellationToken = default) =>
+        Generate([prompt], options, [rowId], cancellationToken)[0];
+
+    /// <summary>
+    /// Generates up to <see cref="SamplingOptions.MaxNewTokens"/> new tokens after each prompt (returned without the prompt;
+    /// a stop token ends its row and is included). Row i draws from a stream seeded by (options.Seed, rowIds[i]) — rowIds
+    /// empty means i — so a row's tokens do not depend on the batch it runs in. Prompts must be non-empty with ids in [0, V);
+    /// longer prompts are cropped to the last BlockSize tokens. Cancellation throws <see cref="OperationCanceledException"/>.
+    /// </summary>
+    public IReadOnlyList<int[]> Generate(IReadOnlyList<int[]> prompts, SamplingOptions options, ReadOnlySpan<long> rowIds = default,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prompts);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        if (!rowIds.IsEmpty && rowIds.Length != prompts.Count)
+            throw new ArgumentException($"rowIds has {rowIds.Length} entries but there are {prompts.Count} prompts.", nameof(rowIds));
+        for (int i = 0; i < prompts.Count; i++)
+        {
+            var p = prompts[i] ?? throw new ArgumentNullException(nameof(prompts), $"Prompt {i} is null.");
+            if (p.Length == 0) throw new ArgumentException($"Prompt {i} is empty; pass at least one token (for example the id of a newline).", nameof(prompts));
+            for (int j = 0; j < p.Length; j++)
+                if ((uint)p[j] >= (uint)_v) throw new ArgumentOutOfRangeException(nameof(prompts), p[j], $"Token id {p[j]} at index {j} of prompt {i} is outside [0,{_v}).");
+        }
+        var results = new int[prompts.Count][];
+        for (int start = 0; start < prompts.Count; start += MaxBatchSize)
+        {
+            int n = Math.Min(MaxBatchSize, prompts.Count - start);
+            GenerateChunk(prompts, start, n, options, rowIds, results, cancellationToken);
+        }
+        return results;
+    }
+
+    private void GenerateChunk(IReadOnlyList<int[]> prompts, int start, int n, SamplingOptions options, ReadOnlySpan<long> rowIds,
+        int[][] results, CancellationToken ct)
+    {
+        var stop = options.StopTokens.Count == 0 ? null : new HashSet<int>(options.StopTokens);
+        var rngs = new SplitMixRandom[n];
+        var history = new List<int>[n]; // context + generated tokens (for rebuilding a full cache)
+        var generated = new List<int>[n];
+        var done = new bool[n];
+        int keep = Math.Max(1, _blockSize / 2);
+        for (int r = 0; r < n; r++)
+        {
+            long id = rowIds.IsEmpty ? start + r : rowIds[start + r];
+            rngs[r] = SplitMixRandom.Create(SplitMixRandom.Derive(options.Seed, (ulong)id));
+            var prompt = prompts[start + r];
+            var context = prompt.AsSpan(Math.Max(0, prompt.Length - _blockSize));
+            history[r] = [.. context];
+            generated[r] = new List<int>(Math.Min(options.MaxNewTokens, 4096));
+            done[r] = options.MaxNewTokens == 0;
+            if (done[r]) continue;
+            ct.ThrowIfCancellationRequested();
+            _decoder.Prefill(r, context, _logits.AsSpan(r * _v, _v));
+            _positions[r] = context.Length;
+        }
+
+        var refill = new bool[n];
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            int active = 0, decodeRows = 0;
+            for (int r = 0; r < n; r++)
+            {
+                refill[r] = false;
+                if (done[r]) { _tokens[r] = 0; _positions[r] = 0; continue; }
+                int tok = _sampler.Sample(_logits.AsSpan(r * _v, _v), options, rngs[r]);
+                generated[r].Add(tok);
+                history[r].Add(tok);
+                if (generated[r].Count >= options.MaxNewTokens || (stop is not null && stop.Contains(tok)))
+                {
+                    done[r] = true; _tokens[r] = 0; _positions[r] = 0;
+                    continue;
+                }
+                active++;
+                if (_positions[r] >= _blockSize) { refill[r] = true; _tokens[r] = 0; _positions[r] = 0; continue; }
+                _tokens[r] = tok;
+                decodeRows = r + 1;
+            }
+            if (active == 0) break;
+            // Rows past the last decoding row are skipped; finished or refilling rows inside the range decode a dummy token at
+            // position 0 of their own cache, which the refill below (or nothing, for finished rows) overwrites.
+            if (decodeRows > 0) _decoder.Decode(_tokens, _positions, decodeRows, _logits);
+            for (int r = 0; r < n; r++)
+            {
+                if (done[r]) continue;
+                if (refill[r])
+                {
+                    var h = history[r];
+                    var window = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(h)[(h.Count - keep)..];
+                    _decoder.Prefill(r, window, _logits.AsSpan(r * _v, _v));
+                    _positions[r] = keep;
+                }
+                else _positions[r]++;
+            }
+        }
+        for (int r = 0; r < n; r++) results[start + r] = [.. generated[r]];
+    }
+}

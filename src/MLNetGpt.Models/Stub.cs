@@ -1,0 +1,2 @@
+// stub
+namespace MLNetGpt.Models; internal static class Stub {}

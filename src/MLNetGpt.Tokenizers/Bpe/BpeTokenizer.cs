@@ -1,0 +1,270 @@
+// Byte-level BPE tokenizer: tiktoken-compatible encode/decode, training, and the file formats it loads and saves.
+using System.Runtime.CompilerServices;
+using MLNetGpt.Tokenizers.Bpe;
+using MLNetGpt.Tokenizers.Text;
+
+namespace MLNetGpt.Tokenizers;
+
+/// <summary>
+/// Byte-level BPE (GPT-2, cl100k_base, or trained here). Text is split into pieces by <see cref="Pattern"/>
+/// (special tokens first, when allowed), each piece's UTF-8 bytes are merged by BPE, and decoding concatenates token bytes.
+/// <para>Two merge semantics: a rank table (<see cref="LoadTiktoken(string, TiktokenEncoding)"/>, <see cref="LoadGpt2"/>)
+/// merges like tiktoken, giving identical ids; learned merges (<see cref="Train"/>, <see cref="FromMerges"/>) merge like
+/// minbpe, where the merges are the single source of truth and the vocabulary is derived from them.</para>
+/// <para>Immutable and thread-safe.</para>
+/// </summary>
+public sealed class BpeTokenizer : Tokenizer
+{
+    private readonly BpeModel _model;
+    private readonly SpecialTokenMatcher _specialMatcher;
+    private readonly Dictionary<string, int> _specialTokens;
+    private readonly int _vocabularySize;
+
+    // Decode table: bytes of id i are _decodeBytes[_decodeStart[i] .. _decodeStart[i] + _decodeLength[i]); length -1 = unused id.
+    private readonly byte[] _decodeBytes;
+    private readonly int[] _decodeStart;
+    private readonly int[] _decodeLength;
+
+    private BpeTokenizer(BpeModel model, SplitPattern pattern, IReadOnlyDictionary<string, int>? specialTokens, int? vocabularySize)
+    {
+        _model = model;
+        Pattern = pattern;
+        _specialTokens = new Dictionary<string, int>(specialTokens ?? new Dictionary<string, int>(), StringComparer.Ordinal);
+        var maxId = model.TokenCount - 1;
+        var seen = new HashSet<int>();
+        foreach (var (text, id) in _specialTokens)
+        {
+            if (string.IsNullOrEmpty(text)) throw new ArgumentException("A special token string is empty.", nameof(specialTokens));
+            if (id < model.TokenCount)
+                throw new ArgumentException($"Special token '{text}' has id {id}, which is an ordinary token id (0..{model.TokenCount - 1}).", nameof(specialTokens));
+            if (!seen.Add(id)) throw new ArgumentException($"Special token '{text}' reuses id {id}.", nameof(specialTokens));
+            maxId = Math.Max(maxId, id);
+        }
+        _vocabularySize = Math.Max(maxId + 1, vocabularySize ?? 0);
+        _specialMatcher = new SpecialTokenMatcher(_specialTokens);
+
+        _decodeStart = new int[_vocabularySize];
+        _decodeLength = new int[_vocabularySize];
+        Array.Fill(_decodeLength, -1);
+        var specialBytes = _specialTokens.ToDictionary(t => t.Value, t => Utf8Conversion.GetBytes(t.Key));
+        var total = model.Tokens.Sum(t => (long)t.Length) + specialBytes.Values.Sum(b => (long)b.Length);
+        _decodeBytes = new byte[total];
+        var at = 0;
+        for (var id = 0; id < model.TokenCount; id++) Place(id, model.Tokens[id], ref at);
+        foreach (var (id, bytes) in specialBytes) Place(id, bytes, ref at);
+    }
+
+    private void Place(int id, byte[] bytes, ref int at)
+    {
+        bytes.CopyTo(_decodeBytes, at);
+        _decodeStart[id] = at;
+        _decodeLength[id] = bytes.Length;
+        at += bytes.Length;
+    }
+
+    /// <summary>The split pattern.</summary>
+    public SplitPattern Pattern { get; }
+
+    /// <summary>Special tokens: string → id.</summary>
+    public IReadOnlyDictionary<string, int> SpecialTokens => _specialTokens;
+
+    /// <summary>The learned merges (left id, right id) in order, merge i making id 256 + i; null for a rank table.</summary>
+    public IReadOnlyList<(int Left, int Right)>? Merges => _model.Merges;
+
+    /// <summary>True when the tokenizer merges by a tiktoken rank table (tiktoken semantics).</summary>
+    public bool HasRankTable => _model.IsRankTable;
+
+    /// <summary>Number of ordinary (non-special) tokens: ids 0..OrdinaryTokenCount-1.</summary>
+    public int OrdinaryTokenCount => _model.TokenCount;
+
+    /// <inheritdoc/>
+    public override int VocabularySize => _vocabularySize;
+
+    /// <inheritdoc/>
+    public override string FormatMagic => BpeTokenizerFile.Magic;
+
+    /// <summary>The bytes of token <paramref name="id"/> (a special token's UTF-8 string for special ids).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The id is outside [0, VocabularySize) or unused.</exception>
+    public ReadOnlySpan<byte> GetTokenBytes(int id)
+    {
+        if ((uint)id >= (uint)_vocabularySize || _decodeLength[id] < 0)
+            throw new ArgumentOutOfRangeException(nameof(id), id, $"Not a token id of this tokenizer (vocabulary size {_vocabularySize}).");
+        return _decodeBytes.AsSpan(_decodeStart[id], _decodeLength[id]);
+    }
+
+    // ---------------------------------------------------------------- factories
+
+    /// <summary>Learns a tokenizer on <paramref name="corpus"/> (exactly minbpe's merges; see <see cref="BpeTrainerOptions"/>).</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="corpus"/> or <paramref name="options"/> is null.</exception>
+    /// <exception cref="ArgumentException">The options are invalid (the message names the option and value).</exception>
+    public static BpeTokenizer Train(string corpus, BpeTrainerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(corpus);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var merges = BpeTrainer.Train(corpus, options);
+        var specials = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < options.SpecialTokens.Count; i++) specials[options.SpecialTokens[i]] = options.VocabularySize + i;
+        return new BpeTokenizer(BpeModel.FromMerges(merges), options.Pattern, specials, options.VocabularySize);
+    }
+
+    /// <summary>A tokenizer from learned merges (merge i makes id 256 + i; ids 0..255 are the bytes).</summary>
+    /// <exception cref="ArgumentException">A merge uses an undefined id or repeats; a special id collides.</exception>
+    public static BpeTokenizer FromMerges(IReadOnlyList<(int Left, int Right)> merges, SplitPattern pattern, IReadOnlyDictionary<string, int>? specialTokens = null)
+    {
+        ArgumentNullException.ThrowIfNull(merges);
+        ArgumentNullException.ThrowIfNull(pattern);
+        return new BpeTokenizer(BpeModel.FromMerges(merges), pattern, specialTokens, null);
+    }
+
+    /// <summary>A tokenizer from a rank table: token bytes by rank (= id), with tiktoken semantics.</summary>
+    /// <exception cref="ArgumentException">Token bytes repeat, a single byte is missing, or a special id collides.</exception>
+    public static BpeTokenizer FromRanks(IReadOnlyList<byte[]> tokensByRank, SplitPattern pattern, IReadOnlyDictionary<string, int>? specialTokens = null, int? vocabularySize = null)
+    {
+        ArgumentNullException.ThrowIfNull(tokensByRank);
+        ArgumentNullException.ThrowIfNull(pattern);
+        return new BpeTokenizer(BpeModel.FromRanks(tokensByRank.ToArray()), pattern, specialTokens, vocabularySize);
+    }
+
+    /// <summary>Loads a <c>.tiktoken</c> rank file for one of OpenAI's encodings (pattern and special tokens come from <paramref name="encoding"/>).</summary>
+    /// <exception cref="FormatException">A malformed line (bad base64, duplicate rank or token, gap); the message has the line number.</exception>
+    public static BpeTokenizer LoadTiktoken(string path, TiktokenEncoding encoding)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using var stream = File.OpenRead(path);
+        return LoadTiktoken(stream, encoding, path);
+    }
+
+    /// <inheritdoc cref="LoadTiktoken(string, TiktokenEncoding)"/>
+    public static BpeTokenizer LoadTiktoken(Stream stream, TiktokenEncoding encoding) => LoadTiktoken(stream, encoding, "<stream>");
+
+    private static BpeTokenizer LoadTiktoken(Stream stream, TiktokenEncoding encoding, string source)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        var pattern = TiktokenEncodings.Pattern(encoding);
+        var tokens = TiktokenFile.Read(new LineReader(stream, source), endLine: null);
+        var expected = TiktokenEncodings.ExpectedRanks(encoding);
+        if (tokens.Length != expected)
+            throw new FormatException($"{source}: has {tokens.Length} ranks; the {encoding} encoding has {expected}.");
+        return new BpeTokenizer(BpeModel.FromRanks(tokens), pattern, TiktokenEncodings.SpecialTokens(encoding), null);
+    }
+
+    /// <summary>Loads any <c>.tiktoken</c> rank file with the given pattern and special tokens.</summary>
+    public static BpeTokenizer LoadTiktoken(string path, SplitPattern pattern, IReadOnlyDictionary<string, int>? specialTokens = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(pattern);
+        using var stream = File.OpenRead(path);
+        var tokens = TiktokenFile.Read(new LineReader(stream, path), endLine: null);
+        return new BpeTokenizer(BpeModel.FromRanks(tokens), pattern, specialTokens, null);
+    }
+
+    /// <summary>
+    /// Loads GPT-2's <c>encoder.json</c>/<c>vocab.json</c> and <c>vocab.bpe</c>/<c>merges.txt</c> the way tiktoken does
+    /// (byte ranks from the merge order, checked against the vocabulary); <c>&lt;|endoftext|&gt;</c> becomes a special token.
+    /// </summary>
+    /// <exception cref="FormatException">The files disagree or are malformed (file and line in the message).</exception>
+    public static BpeTokenizer LoadGpt2(string vocabJsonPath, string mergesTxtPath)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(vocabJsonPath);
+        ArgumentException.ThrowIfNullOrEmpty(mergesTxtPath);
+        var (tokens, specials) = Gpt2VocabFiles.Read(vocabJsonPath, mergesTxtPath);
+        return new BpeTokenizer(BpeModel.FromRanks(tokens), SplitPattern.Gpt2, specials, null);
+    }
+
+    /// <summary>Loads a tokenizer saved by <see cref="Tokenizer.Save(string)"/> that must be a BPE tokenizer.</summary>
+    public static new BpeTokenizer Load(string path) =>
+        Tokenizer.Load(path) as BpeTokenizer ?? throw new FormatException($"{path}: is not a BPE tokenizer file.");
+
+    /// <summary>Writes the ordinary tokens as a <c>.tiktoken</c> rank file, atomically (special tokens are not part of that format).</summary>
+    /// <exception cref="InvalidOperationException">Two learned tokens have the same bytes (a rank file cannot hold both).</exception>
+    public void SaveTiktoken(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        AtomicFile.Write(path, SaveTiktoken);
+    }
+
+    /// <inheritdoc cref="SaveTiktoken(string)"/>
+    public void SaveTiktoken(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        using var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(false), 1 << 16, leaveOpen: true) { NewLine = "\n" };
+        TiktokenFile.Write(writer, _model.Tokens);
+    }
+
+    private protected override void WriteTo(TextWriter writer) => BpeTokenizerFile.Write(writer, this, _model);
+
+    internal static BpeTokenizer Create(BpeModel model, SplitPattern pattern, IReadOnlyDictionary<string, int> specials, int? vocabularySize) =>
+        new(model, pattern, specials, vocabularySize);
+
+    // ---------------------------------------------------------------- encode
+
+    private protected override void EncodeCore(ReadOnlySpan<char> text, SpecialTokenMode mode, IdBuffer output)
+    {
+        if (mode == SpecialTokenMode.AsText || _specialMatcher.Count == 0)
+        {
+            EncodeOrdinary(text, output);
+            return;
+        }
+        var cache = _specialMatcher.NewCache();
+        var pos = 0;
+        while (true)
+        {
+            var at = _specialMatcher.FindNext(text, pos, cache, out var length, out var id, out var token);
+            if (at < 0)
+            {
+                EncodeOrdinary(text[pos..], output);
+                return;
+            }
+            if (mode == SpecialTokenMode.Disallowed)
+                throw new ArgumentException($"The text contains the special token '{token}' at index {at}; pass SpecialTokenMode.Allowed to encode it as id {id}, or AsText to encode it as text.", nameof(text));
+            EncodeOrdinary(text[pos..at], output);
+            output.Add(id);
+            pos = at + length;
+        }
+    }
+
+    private struct PieceEncoder : IPieceSink
+    {
+        public BpeModel Model;
+        public IdBuffer Output;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void OnPiece(ReadOnlySpan<byte> piece) => Model.EncodePiece(piece, Output);
+    }
+
+    private void EncodeOrdinary(ReadOnlySpan<char> text, IdBuffer output)
+    {
+        var encoder = new PieceEncoder { Model = _model, Output = output };
+        ChunkSplitter.Split(text, Pattern, ref encoder);
+    }
+
+    // ---------------------------------------------------------------- decode
+
+    /// <inheritdoc/>
+    public override byte[] DecodeToBytes(ReadOnlySpan<int> ids)
+    {
+        var lengths = _decodeLength;
+        long total = 0;
+        foreach (var id in ids)
+        {
+            if ((uint)id >= (uint)lengths.Length || lengths[id] < 0) ThrowBadId(id);
+            total += lengths[id];
+        }
+        var result = GC.AllocateUninitializedArray<byte>(checked((int)total));
+        ref var source = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_decodeBytes);
+        ref var destination = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(result);
+        var starts = _decodeStart;
+        var at = 0;
+        foreach (var id in ids)
+        {
+            var length = lengths[id];
+            Unsafe.CopyBlockUnaligned(ref Unsafe.Add(ref destination, at), ref Unsafe.Add(ref source, starts[id]), (uint)length);
+            at += length;
+        }
+        return result;
+    }
+
+    private void ThrowBadId(int id) =>
+        throw new ArgumentOutOfRangeException("ids", id, $"Token id {id} is not in this tokenizer (vocabulary size {_vocabularySize}; unused ids have no bytes).");
+}

@@ -2,11 +2,21 @@
 namespace MLNetGpt.Tensors;
 
 /// <summary>SIMD (Vector512/Vector256) multi-threaded kernels; results deterministic for a given thread count.</summary>
-public sealed class CpuBackend : IComputeBackend
+public sealed unsafe class CpuBackend : IComputeBackend
 {
     private static readonly ReferenceBackend R = ReferenceBackend.Instance;
+    private readonly WorkerPool _pool;
+    private readonly Scratch _scratch;
 
-    private CpuBackend(int threads) => ThreadCount = threads;
+    private CpuBackend(int threads)
+    {
+        ThreadCount = threads;
+        _pool = WorkerPool.Shared(threads);
+        _scratch = new Scratch(threads);
+    }
+
+    /// <summary>The worker pool the kernels run on (process-wide, shared by backends with the same thread count).</summary>
+    public WorkerPool Pool => _pool;
 
     /// <summary>Creates a backend using <paramref name="threads"/> threads (0 = all cores).</summary>
     public static CpuBackend Create(int threads = 0)
@@ -17,8 +27,19 @@ public sealed class CpuBackend : IComputeBackend
 
     public string Name => "cpu";
     public int ThreadCount { get; }
-    public void MatMulForward(Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int bt, int c, int oc) => R.MatMulForward(output, input, weight, bias, bt, c, oc);
-    public void MatMulBackward(Span<float> dinput, Span<float> dweight, Span<float> dbias, ReadOnlySpan<float> doutput, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int bt, int c, int oc) => R.MatMulBackward(dinput, dweight, dbias, doutput, input, weight, bt, c, oc);
+    public void MatMulForward(Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int bt, int c, int oc)
+    {
+        ReferenceBackend.CheckMatMulForward(output.Length, input.Length, weight.Length, bias.Length, bt, c, oc);
+        fixed (float* o = output, x = input, w = weight, b = bias)
+            CpuMatMul.Forward(_pool, o, x, w, bias.Length == 0 ? null : b, bt, c, oc);
+    }
+
+    public void MatMulBackward(Span<float> dinput, Span<float> dweight, Span<float> dbias, ReadOnlySpan<float> doutput, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int bt, int c, int oc)
+    {
+        ReferenceBackend.CheckMatMulBackward(dinput.Length, dweight.Length, dbias.Length, doutput.Length, input.Length, weight.Length, bt, c, oc);
+        fixed (float* di = dinput, dw = dweight, db = dbias, d = doutput, x = input, w = weight)
+            CpuMatMul.Backward(_pool, _scratch, dinput.Length == 0 ? null : di, dw, dbias.Length == 0 ? null : db, d, x, w, bt, c, oc);
+    }
     public void EncoderForward(Span<float> output, ReadOnlySpan<int> tokens, ReadOnlySpan<float> wte, ReadOnlySpan<float> wpe, int b, int t, int c) => R.EncoderForward(output, tokens, wte, wpe, b, t, c);
     public void EncoderBackward(Span<float> dwte, Span<float> dwpe, ReadOnlySpan<float> doutput, ReadOnlySpan<int> tokens, int b, int t, int c) => R.EncoderBackward(dwte, dwpe, doutput, tokens, b, t, c);
     public void LayerNormForward(Span<float> output, Span<float> mean, Span<float> rstd, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int n, int c) => R.LayerNormForward(output, mean, rstd, input, weight, bias, n, c);

@@ -1,0 +1,106 @@
+// The fast matmul against the reference at awkward sizes, and its determinism contract: an output element does not
+// depend on BT, on its place in a tile, or on the thread count.
+using static MLNetGpt.Tensors.Tests.TestUtil;
+
+namespace MLNetGpt.Tensors.Tests;
+
+[TestClass]
+public sealed class MatMulTests
+{
+    private static readonly ReferenceBackend R = ReferenceBackend.Instance;
+    private static readonly int[] Awkward = [1, 3, 7, 15, 16, 17, 63, 64, 65, 127, 257];
+
+    public static IEnumerable<object[]> Shapes()
+    {
+        foreach (int s in Awkward)
+        {
+            yield return [s, 37, 19];
+            yield return [5, s, 23];
+            yield return [9, 33, s];
+        }
+        yield return [0, 16, 16];
+        yield return [70, 257, 129];
+        yield return [130, 64, 65];
+        yield return [3, 1536, 40];
+    }
+
+    [TestMethod]
+    [DynamicData(nameof(Shapes))]
+    public void MatchesReference(int bt, int c, int oc)
+    {
+        foreach (int threads in new[] { 1, 2 })
+        {
+            var be = CpuBackend.Create(threads);
+            var inp = Random(bt * c, 1); var w = Random(oc * c, 2); var b = Random(oc, 3);
+            var expected = new float[bt * oc]; var actual = new float[bt * oc];
+            R.MatMulForward(expected, inp, w, b, bt, c, oc);
+            be.MatMulForward(actual, inp, w, b, bt, c, oc);
+            double tol = 1e-6 * Math.Sqrt(c) * 4;
+            AssertClose(expected, actual, tol, $"out {bt}x{c}x{oc} t{threads}");
+
+            var dout = Random(bt * oc, 4);
+            var di0 = Random(bt * c, 5); var dw0 = Random(oc * c, 6); var db0 = Random(oc, 7);
+            var (die, dwe, dbe) = ((float[])di0.Clone(), (float[])dw0.Clone(), (float[])db0.Clone());
+            var (dia, dwa, dba) = ((float[])di0.Clone(), (float[])dw0.Clone(), (float[])db0.Clone());
+            R.MatMulBackward(die, dwe, dbe, dout, inp, w, bt, c, oc);
+            be.MatMulBackward(dia, dwa, dba, dout, inp, w, bt, c, oc);
+            AssertClose(die, dia, 1e-6 * Math.Sqrt(oc) * 4, "dinp");
+            AssertClose(dwe, dwa, 1e-6 * Math.Sqrt(bt + 1) * 4, "dweight");
+            AssertClose(dbe, dba, 1e-6 * Math.Sqrt(bt + 1) * 4, "dbias");
+            // without bias and input gradient
+            be.MatMulForward(actual, inp, w, [], bt, c, oc);
+            R.MatMulForward(expected, inp, w, [], bt, c, oc);
+            AssertClose(expected, actual, tol, "out without bias");
+            var dw2 = (float[])dw0.Clone(); var dw3 = (float[])dw0.Clone();
+            be.MatMulBackward([], dw2, [], dout, inp, w, bt, c, oc);
+            R.MatMulBackward([], dw3, [], dout, inp, w, bt, c, oc);
+            AssertClose(dw3, dw2, 1e-6 * Math.Sqrt(bt + 1) * 4, "dweight alone");
+        }
+    }
+
+    [TestMethod]
+    [DataRow(16)] [DataRow(17)] [DataRow(65)] [DataRow(384)] [DataRow(5)]
+    public void RowsDoNotDependOnBatchSizeOrThreads(int c)
+    {
+        const int bt = 37, oc = 67;
+        var inp = Random(bt * c, 1); var w = Random(oc * c, 2); var b = Random(oc, 3);
+        var full = new float[bt * oc];
+        CpuBackend.Create(1).MatMulForward(full, inp, w, b, bt, c, oc);
+        foreach (int threads in new[] { 1, 2, 3 })
+        {
+            var be = CpuBackend.Create(threads);
+            var again = new float[bt * oc];
+            be.MatMulForward(again, inp, w, b, bt, c, oc);
+            AssertBitwise(full, again, $"BT={bt} with {threads} threads");
+            var one = new float[oc];
+            for (int row = 0; row < bt; row++)
+            {
+                be.MatMulForward(one, inp.AsSpan(row * c, c), w, b, 1, c, oc);
+                AssertBitwise(full.AsSpan(row * oc, oc), one, $"row {row} alone, {threads} threads");
+            }
+            for (int rows = 2; rows <= 9; rows++) // a few rows at a time: rows land at other places in tiles
+            {
+                var part = new float[rows * oc];
+                be.MatMulForward(part, inp.AsSpan(3 * c, rows * c), w, b, rows, c, oc);
+                AssertBitwise(full.AsSpan(3 * oc, rows * oc), part, $"rows 3..{3 + rows}");
+            }
+        }
+    }
+
+    [TestMethod]
+    public void BackwardIsBitwiseEqualAcrossThreadCounts()
+    {
+        const int bt = 129, c = 70, oc = 95;
+        var inp = Random(bt * c, 1); var w = Random(oc * c, 2); var dout = Random(bt * oc, 3);
+        float[]? di1 = null, dw1 = null, db1 = null;
+        foreach (int threads in new[] { 1, 2, 3, 4 })
+        {
+            var di = Random(bt * c, 4); var dw = Random(oc * c, 5); var db = Random(oc, 6);
+            CpuBackend.Create(threads).MatMulBackward(di, dw, db, dout, inp, w, bt, c, oc);
+            if (di1 == null) { di1 = di; dw1 = dw; db1 = db; continue; }
+            AssertBitwise(di1, di, $"dinp {threads} threads");
+            AssertBitwise(dw1!, dw, $"dweight {threads} threads");
+            AssertBitwise(db1!, db, $"dbias {threads} threads");
+        }
+    }
+}

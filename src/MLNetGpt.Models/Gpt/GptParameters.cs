@@ -40,8 +40,8 @@ internal sealed class GptParameters
     {
         int c = config.EmbeddingSize, v = config.VocabularySize;
         var b = ArenaLayout.CreateBuilder();
-        var wte = b.Add("wte", true, v, c);
-        var wpe = b.Add("wpe", true, config.BlockSize, c);
+        var wte = b.Add("wte.weight", true, v, c);
+        var wpe = b.Add("wpe.weight", true, config.BlockSize, c);
         ArenaSlice? Bias(string name, int n) => config.Bias ? b.Add(name, false, n) : null;
         var blocks = new GptBlockSlices[config.LayerCount];
         for (int l = 0; l < config.LayerCount; l++)

@@ -215,9 +215,7 @@ public sealed class LanguageModelTrainer
     private float TrainStep(float lr)
     {
         var o = Options;
-        var be = _model.Backend;
-        var grads = _model.Gradients;
-        grads.Clear();
+        _model.Gradients.Clear();
         int accum = o.GradientAccumulationSteps;
         float loss = 0;
         for (int micro = 0; micro < accum; micro++)
@@ -226,17 +224,8 @@ public sealed class LanguageModelTrainer
             ulong dropoutSeed = SplitMixRandom.Derive(o.Seed, DropoutStream ^ ((ulong)Step * (ulong)accum + (ulong)micro));
             loss += _model.ForwardBackward(_inputs, _targets, o.BatchSize, _t, 1f / accum, dropoutSeed) / accum;
         }
-        if (o.GradientClip > 0)
-        {
-            // PyTorch's clip_grad_norm_: scale by max_norm / (norm + 1e-6) when that is below 1.
-            double norm = Math.Sqrt(be.SumOfSquares(grads.Span));
-            double coef = o.GradientClip / (norm + 1e-6);
-            if (coef < 1.0) be.Scale(grads.Span, (float)coef);
-        }
         Step++;
-        var p = _model.Parameters;
-        foreach (var s in p.Layout.Slices)
-            be.AdamW(p[s], grads[s], _m[s], _v[s], lr, o.Beta1, o.Beta2, o.Epsilon, s.Decays ? o.WeightDecay : 0f, Step);
+        AdamWOptimizer.Step(_model, _m, _v, o, lr, Step);
         return loss;
     }
 

@@ -1,0 +1,68 @@
+// MLContext.Model: save and load .zip models, inspect them, and serve single predictions.
+namespace MLNetGpt.Pipelines;
+
+/// <summary>Options for loading a model.</summary>
+public sealed record ModelLoadOptions
+{
+    /// <summary>Largest allowed uncompressed entry, in bytes. Default 4 GiB (GPT-2 XL weights are 6 GiB in fp32: raise it for those).</summary>
+    public long MaxEntryBytes { get; init; } = 4L << 30;
+}
+
+/// <summary>Saving, loading and serving models (ML.NET's <c>mlContext.Model</c>).</summary>
+public sealed class ModelOperationsCatalog
+{
+    private readonly MLContext _context;
+
+    internal ModelOperationsCatalog(MLContext context) => _context = context;
+
+    /// <summary>
+    /// Saves <paramref name="model"/> (a chain is saved step by step, nested chains flattened) and the schema of the
+    /// data it expects into one .zip at <paramref name="filePath"/>. The file is written to a temporary name and moved
+    /// into place, so a crash never leaves a half-written model under <paramref name="filePath"/>.
+    /// </summary>
+    public void Save(ITransformer model, DataViewSchema inputSchema, string filePath)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        model.GetOutputSchema(inputSchema);
+        ModelArchive.Save(Flatten(model).ToArray(), inputSchema, filePath);
+    }
+
+    private static IEnumerable<ITransformer> Flatten(ITransformer model) =>
+        model is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : [model];
+
+    /// <summary>Loads a model saved by <see cref="Save"/>; <paramref name="inputSchema"/> receives the schema it expects.</summary>
+    /// <exception cref="FileNotFoundException">No such file.</exception>
+    /// <exception cref="InvalidDataException">The archive is corrupt, truncated, of an unknown version, has unsafe or unlisted entries, mismatched or oversized entries, or a step with no registered loader.</exception>
+    public TransformerChain<ITransformer> Load(string filePath, out DataViewSchema inputSchema) => Load(filePath, out inputSchema, null);
+
+    /// <inheritdoc cref="Load(string, out DataViewSchema)"/>
+    public TransformerChain<ITransformer> Load(string filePath, out DataViewSchema inputSchema, ModelLoadOptions? options)
+    {
+        options ??= new ModelLoadOptions();
+        using var archive = ModelArchive.Open(filePath, options.MaxEntryBytes);
+        var steps = new ITransformer[archive.Info.Steps.Count];
+        foreach (var step in archive.Info.Steps)
+        {
+            var load = _context.ComponentCatalog.GetLoader(step.Loader, step.Index);
+            steps[step.Index] = load(new ModelLoadContext(_context, archive, step))
+                ?? throw new InvalidDataException($"The loader '{step.Loader}' returned null for step {step.Index}.");
+        }
+        inputSchema = archive.Info.InputSchema;
+        return new TransformerChain<ITransformer>(steps);
+    }
+
+    /// <summary>Reads and validates a model's manifest (steps, options, files, input schema) without loading any weights.</summary>
+    public ModelInfo Inspect(string filePath, ModelLoadOptions? options = null)
+    {
+        using var archive = ModelArchive.Open(filePath, (options ?? new ModelLoadOptions()).MaxEntryBytes);
+        return archive.Info;
+    }
+
+    /// <summary>
+    /// A single-row prediction API over <paramref name="model"/>: <c>Predict(new Prompt { Text = "..." })</c>.
+    /// Unlike ML.NET's, it is safe to call from many threads at once.
+    /// </summary>
+    public PredictionEngine<TSrc, TDst> CreatePredictionEngine<TSrc, TDst>(ITransformer model)
+        where TSrc : class where TDst : class, new() => new(_context, model);
+}

@@ -39,8 +39,9 @@ public sealed class TextCatalog
 
     /// <summary>
     /// A pretrained BPE tokenizer loaded from files, nothing trained: a <c>.tiktoken</c> rank file (with
-    /// <paramref name="encodingName"/> "gpt2", "r50k_base" or "cl100k_base" choosing the split pattern and special tokens),
-    /// or GPT-2's <c>encoder.json</c>/<c>vocab.json</c> plus <paramref name="mergesPath"/> (<c>vocab.bpe</c>/<c>merges.txt</c>).
+    /// <paramref name="encodingName"/> "gpt2", "r50k_base" or "cl100k_base" choosing the split pattern and special tokens;
+    /// by default the file name), GPT-2's <c>encoder.json</c>/<c>vocab.json</c> plus <paramref name="mergesPath"/>
+    /// (<c>vocab.bpe</c>/<c>merges.txt</c>), or any tokenizer file saved by <c>Tokenizer.Save</c>.
     /// </summary>
     public TokenizingEstimator TokenizeIntoBpeIds(string outputColumnName, string? inputColumnName, string vocabularyPath,
         string? mergesPath = null, string? encodingName = null)
@@ -73,8 +74,8 @@ public sealed record BpeTokenizerEstimatorOptions
     /// <summary>Final number of ids, at least 256 (the byte alphabet). Default 512.</summary>
     public int VocabularySize { get; init; } = 512;
 
-    /// <summary>Pre-tokenization split pattern: "gpt2" (default), "gpt4" (cl100k) or "none".</summary>
-    public string SplitPattern { get; init; } = "gpt2";
+    /// <summary>Pre-tokenization split pattern: "gpt4" (cl100k, minbpe's default; the default here too), "gpt2" or "none".</summary>
+    public string SplitPattern { get; init; } = "gpt4";
 
     /// <summary>Use at most this many characters of the training text (0 = all). Default 0.</summary>
     public int MaxTrainingCharacters { get; init; }

@@ -22,8 +22,12 @@ internal static class AdamWOptimizer
             if (coef < 1.0) be.Scale(grads.Span, (float)coef);
         }
         var p = model.Parameters;
-        foreach (var s in p.Layout.Slices)
+        var slices = p.Layout.Slices;
+        for (int i = 0; i < slices.Count; i++) // indexing, not foreach: an interface enumerator would allocate every step
+        {
+            var s = slices[i];
             be.AdamW(p[s], grads[s], m[s], v[s], learningRate, o.Beta1, o.Beta2, o.Epsilon, s.Decays ? o.WeightDecay : 0f, step);
+        }
         return norm;
     }
 }

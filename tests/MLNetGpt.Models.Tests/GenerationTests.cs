@@ -1,0 +1,155 @@
+// KV-cache decoding equals full recomputation; batched generation is independent of batch composition; sampling options behave.
+using MLNetGpt.Models.Sampling;
+
+namespace MLNetGpt.Models.Tests;
+
+[TestClass]
+public sealed class GenerationTests
+{
+    private static GptModel Model(int block = 16) => GptModel.Create(TestModels.TinyGpt(block: block), TestModels.Backend, seed: 21);
+
+    [TestMethod]
+    public void KvCacheLogitsEqualFullRecomputationOverAWholeBlock()
+    {
+        var model = Model();
+        int t = model.BlockSize, v = model.VocabularySize;
+        var rows = new[] { TestModels.RandomTokens(t, v, 1), TestModels.RandomTokens(t, v, 2), TestModels.RandomTokens(t, v, 3) };
+        int[] promptLengths = [1, 5, 16];
+        var decoder = ((ITrainableModel)model).CreateDecoder(3);
+        var cached = new float[3 * v];
+        var full = new float[t * v];
+        var positions = new int[3];
+        var step = new int[3];
+        float worst = 0;
+        int checkedPositions = 0;
+        // Prefill each row with its own prompt length, then decode all rows together until each has seen a whole block.
+        for (int r = 0; r < 3; r++)
+        {
+            decoder.Prefill(r, rows[r].AsSpan(0, promptLengths[r]), cached.AsSpan(r * v, v));
+            model.ComputeLogits(rows[r], 1, promptLengths[r], full.AsSpan(0, promptLengths[r] * v));
+            worst = MathF.Max(worst, TestModels.MaxAbsDiff(cached.AsSpan(r * v, v), full.AsSpan((promptLengths[r] - 1) * v, v)));
+            positions[r] = promptLengths[r];
+        }
+        var active = new bool[3];
+        for (int i = 0; i < t; i++)
+        {
+            for (int r = 0; r < 3; r++)
+            {
+                // A row that has seen the whole block decodes a dummy token at position 0 of its own cache (not checked).
+                active[r] = positions[r] < t;
+                step[r] = active[r] ? rows[r][positions[r]] : 0;
+                if (!active[r]) positions[r] = 0;
+            }
+            decoder.Decode(step, positions, 3, cached);
+            for (int r = 0; r < 3; r++)
+            {
+                if (!active[r]) { positions[r] = t; continue; }
+                int p = positions[r];
+                model.ComputeLogits(rows[r], 1, p + 1, full.AsSpan(0, (p + 1) * v));
+                worst = MathF.Max(worst, TestModels.MaxAbsDiff(cached.AsSpan(r * v, v), full.AsSpan(p * v, v)));
+                checkedPositions++;
+                positions[r]++;
+            }
+        }
+        Assert.AreEqual(15 + 11 + 0, checkedPositions, "decoded positions checked");
+        Assert.IsTrue(worst < 1e-4f, $"KV-cache logits differ from full recomputation by {worst}");
+    }
+
+    [TestMethod]
+    public void GreedyGenerationMatchesNaiveFullRecomputationWithinTheBlock()
+    {
+        var model = Model();
+        int v = model.VocabularySize;
+        int[] prompt = [3, 14, 15];
+        var generated = TextGenerator.Create(model, 1).Generate(prompt, new SamplingOptions { Temperature = 0, MaxNewTokens = 13 });
+        var seq = prompt.ToList();
+        var logits = new float[16 * v];
+        for (int i = 0; i < 13; i++)
+        {
+            model.ComputeLogits(seq.ToArray(), 1, seq.Count, logits);
+            var last = logits.AsSpan((seq.Count - 1) * v, v);
+            int best = 0;
+            for (int j = 1; j < v; j++) if (last[j] > last[best]) best = j;
+            seq.Add(best);
+        }
+        CollectionAssert.AreEqual(seq.Skip(3).ToArray(), generated);
+    }
+
+    [TestMethod]
+    public void BatchOfOneAndBatchOfFourGiveIdenticalTokens()
+    {
+        var model = Model();
+        var prompts = new[] { new[] { 1 }, new[] { 2, 3, 4 }, new[] { 5, 6 }, Enumerable.Range(0, 20).ToArray() };
+        var options = new SamplingOptions { MaxNewTokens = 40, Temperature = 1f, TopK = 20, Seed = 99 };
+        long[] ids = [10, 11, 12, 13];
+        var batched = TextGenerator.Create(model, 4).Generate(prompts, options, ids);
+        var single = TextGenerator.Create(model, 1);
+        for (int r = 0; r < 4; r++)
+            CollectionAssert.AreEqual(single.Generate(prompts[r], options, ids[r]), batched[r], $"row {r}");
+        // A different batch composition (rows 3 and 1 only, in a batch of 2) gives the same rows again.
+        var pair = TextGenerator.Create(model, 2).Generate([prompts[3], prompts[1]], options, [ids[3], ids[1]]);
+        CollectionAssert.AreEqual(batched[3], pair[0]);
+        CollectionAssert.AreEqual(batched[1], pair[1]);
+        Assert.AreEqual(40, batched[3].Length, "generation goes past the block size");
+    }
+
+    [TestMethod]
+    public void SeedsRowIdsAndStopTokensBehave()
+    {
+        var model = Model();
+        var gen = TextGenerator.Create(model, 2);
+        var options = new SamplingOptions { MaxNewTokens = 30, Seed = 5 };
+        var a = gen.Generate([1], options, 0);
+        CollectionAssert.AreEqual(a, gen.Generate([1], options, 0), "same seed and row id");
+        CollectionAssert.AreNotEqual(a, gen.Generate([1], options, 1), "different row id");
+        CollectionAssert.AreNotEqual(a, gen.Generate([1], options with { Seed = 6 }, 0), "different seed");
+        int stop = a[4];
+        int firstStop = Array.IndexOf(a, stop);
+        var stopped = gen.Generate([1], options with { StopTokens = [stop] }, 0);
+        CollectionAssert.AreEqual(a[..(firstStop + 1)], stopped, "ends with the first stop token, included");
+        Assert.AreEqual(0, gen.Generate([1], options with { MaxNewTokens = 0 }, 0).Length);
+    }
+
+    [TestMethod]
+    public void TopKOfOneIsGreedyAndTinyTopPIsGreedy()
+    {
+        var model = Model();
+        var gen = TextGenerator.Create(model, 1);
+        var greedy = gen.Generate([7, 8], new SamplingOptions { MaxNewTokens = 20, Temperature = 0 });
+        CollectionAssert.AreEqual(greedy, gen.Generate([7, 8], new SamplingOptions { MaxNewTokens = 20, TopK = 1, Seed = 3 }));
+        CollectionAssert.AreEqual(greedy, gen.Generate([7, 8], new SamplingOptions { MaxNewTokens = 20, TopP = 1e-6f, Seed = 4 }));
+    }
+
+    [TestMethod]
+    public void BigramGenerationUsesTheTableRowOfTheLastToken()
+    {
+        var model = BigramModel.Create(new BigramConfig { VocabularySize = 10, BlockSize = 4 }, TestModels.Backend, seed: 2);
+        var table = model.Parameters.Span;
+        var generated = TextGenerator.Generate(model, [[3]], new SamplingOptions { Temperature = 0, MaxNewTokens = 8 })[0];
+        int last = 3;
+        foreach (int tok in generated)
+        {
+            var row = table.Slice(last * 10, 10);
+            int best = 0;
+            for (int j = 1; j < 10; j++) if (row[j] > row[best]) best = j;
+            Assert.AreEqual(best, tok);
+            last = tok;
+        }
+    }
+
+    [TestMethod]
+    public void BadInputsGiveClearErrors()
+    {
+        var gen = TextGenerator.Create(Model(), 2);
+        var ex = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => gen.Generate([1], new SamplingOptions { MaxNewTokens = -1 }));
+        StringAssert.Contains(ex.Message, "MaxNewTokens");
+        Assert.ThrowsExactly<ArgumentException>(() => gen.Generate(Array.Empty<int>(), new SamplingOptions()));
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => gen.Generate([1, 99], new SamplingOptions()));
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => gen.Generate([1], new SamplingOptions { Temperature = -1 }));
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => gen.Generate([1], new SamplingOptions { TopP = 0 }));
+        Assert.ThrowsExactly<ArgumentException>(() => gen.Generate([[1], [2]], new SamplingOptions(), [1L]));
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        Assert.ThrowsExactly<OperationCanceledException>(() => gen.Generate([[1]], new SamplingOptions(), default, cts.Token));
+    }
+}

@@ -44,8 +44,13 @@ internal sealed class BpeTrainer
     private int[] _heap = new int[1024];
     private int _heapSize;
 
+    // Changes gathered while a merge rewrites its chunks, applied to the heap one pair at a time (a heap can only
+    // repair one out-of-place element at a time, so priorities never change while the pair sits in the heap).
     private readonly List<int> _touched = [];
     private bool[] _isTouched = new bool[1024];
+    private long[] _pendingCount = new long[1024];
+    private int[] _pendingKeyChunk = new int[1024];
+    private int[] _pendingKeyOffset = new int[1024];
 
     /// <summary>Trains merges on <paramref name="corpus"/>. Returns at most <c>VocabularySize - 256</c> merges.</summary>
     public static (int Left, int Right)[] Train(ReadOnlySpan<char> corpus, BpeTrainerOptions options)
@@ -199,8 +204,8 @@ internal sealed class BpeTrainer
         for (var i = 0; i + 1 < n; i++)
         {
             var p = _pairIndex.Get(_tokens[start + i], _tokens[start + i + 1]);
-            _count[p] -= weight;
             Touch(p);
+            _pendingCount[p] -= weight;
         }
     }
 
@@ -216,17 +221,17 @@ internal sealed class BpeTrainer
             var left = _tokens[start + i];
             var right = _tokens[start + i + 1];
             var p = GetOrAddPair(left, right);
-            _count[p] += weight;
             Touch(p);
+            _pendingCount[p] += weight;
             if (newToken < 0 || left == newToken || right == newToken)
             {
                 var list = _chunks[p];
                 if (list.Count == 0 || list[^1] != c) list.Add(c);
             }
-            if (c < _keyChunk[p] || (c == _keyChunk[p] && offset < _keyOffset[p]))
+            if (c < _pendingKeyChunk[p] || (c == _pendingKeyChunk[p] && offset < _pendingKeyOffset[p]))
             {
-                _keyChunk[p] = c;
-                _keyOffset[p] = offset;
+                _pendingKeyChunk[p] = c;
+                _pendingKeyOffset[p] = offset;
             }
             offset += _tokenBytes[left];
         }
@@ -285,6 +290,9 @@ internal sealed class BpeTrainer
         Array.Resize(ref _chunks, n);
         Array.Resize(ref _chunksFrom, n);
         Array.Resize(ref _isTouched, n);
+        Array.Resize(ref _pendingCount, n);
+        Array.Resize(ref _pendingKeyChunk, n);
+        Array.Resize(ref _pendingKeyOffset, n);
     }
 
     private void EnsureTokenCapacity(int id)
@@ -298,6 +306,9 @@ internal sealed class BpeTrainer
         if (_isTouched[p]) return;
         _isTouched[p] = true;
         _touched.Add(p);
+        _pendingCount[p] = 0;
+        _pendingKeyChunk[p] = int.MaxValue;
+        _pendingKeyOffset[p] = int.MaxValue;
     }
 
     /// <summary>Brings every touched pair's heap position up to date with its count and key.</summary>
@@ -306,6 +317,12 @@ internal sealed class BpeTrainer
         foreach (var p in _touched)
         {
             _isTouched[p] = false;
+            _count[p] += _pendingCount[p];
+            if (_pendingKeyChunk[p] < _keyChunk[p] || (_pendingKeyChunk[p] == _keyChunk[p] && _pendingKeyOffset[p] < _keyOffset[p]))
+            {
+                _keyChunk[p] = _pendingKeyChunk[p];
+                _keyOffset[p] = _pendingKeyOffset[p];
+            }
             var at = _heapPos[p];
             if (_count[p] <= 0)
             {

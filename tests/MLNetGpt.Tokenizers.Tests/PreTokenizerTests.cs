@@ -1,0 +1,92 @@
+// The hand-written split state machines against .NET Regex (on BMP text) and against the documented traps.
+using System.Text;
+using MLNetGpt.Tokenizers.PreTokenization;
+
+namespace MLNetGpt.Tokenizers.Tests;
+
+[TestClass]
+public sealed class PreTokenizerTests
+{
+    [TestMethod]
+    [DataRow("a  b", new[] { "a", " ", " b" })]
+    [DataRow("Hello world", new[] { "Hello", " world" })]
+    [DataRow("it's", new[] { "it", "'s" })]
+    [DataRow("IT'S", new[] { "IT", "'", "S" })]
+    [DataRow("x   \n\n y", new[] { "x", "   \n\n", " y" })]
+    [DataRow("\uFEFFHello", new[] { "\uFEFF", "Hello" })]
+    [DataRow("\U00020000's", new[] { "\U00020000", "'s" })]
+    [DataRow("12345", new[] { "12345" })]
+    [DataRow("a\t", new[] { "a", "\t" })]
+    public void Gpt2Splits(string text, string[] expected) =>
+        CollectionAssert.AreEqual(expected, SplitPattern.Gpt2.Split(text).ToArray());
+
+    [TestMethod]
+    [DataRow("a  b", new[] { "a", " ", " b" })]
+    [DataRow("IT'S", new[] { "IT", "'S" })]
+    [DataRow("it'sup", new[] { "it", "'s", "up" })]
+    [DataRow("12345", new[] { "123", "45" })]
+    [DataRow("x   \n\n y", new[] { "x", "   \n\n", " y" })]
+    [DataRow("\n\nhello", new[] { "\n\n", "hello" })]
+    [DataRow("\thello", new[] { "\thello" })]
+    [DataRow("foo!!\n\nbar", new[] { "foo", "!!\n\n", "bar" })]
+    [DataRow("\uFEFFHello", new[] { "\uFEFFHello" })]
+    [DataRow("\U00020000's", new[] { "\U00020000", "'s" })]
+    [DataRow("x'\u017Fy", new[] { "x", "'\u017F", "y" })]
+    public void Cl100kSplits(string text, string[] expected) =>
+        CollectionAssert.AreEqual(expected, SplitPattern.Cl100k.Split(text).ToArray());
+
+    [TestMethod]
+    public void StateMachinesEqualRegexOnBmpText()
+    {
+        var random = new Random(99);
+        for (var trial = 0; trial < 3000; trial++)
+        {
+            var text = RandomBmpText(random, random.Next(0, 40));
+            CollectionAssert.AreEqual(RegexPreTokenizer.Split(text, cl100k: false), SplitPattern.Gpt2.Split(text).ToArray(), $"gpt2: {Escape(text)}");
+            CollectionAssert.AreEqual(RegexPreTokenizer.Split(text, cl100k: true), SplitPattern.Cl100k.Split(text).ToArray(), $"cl100k: {Escape(text)}");
+        }
+    }
+
+    [TestMethod]
+    public void PiecesCoverTheText()
+    {
+        var random = new Random(5);
+        for (var trial = 0; trial < 500; trial++)
+        {
+            var text = EncoderTests.RandomText(random, random.Next(0, 50));
+            Assert.AreEqual(text, string.Concat(SplitPattern.Gpt2.Split(text)));
+            Assert.AreEqual(text, string.Concat(SplitPattern.Cl100k.Split(text)));
+        }
+    }
+
+    [TestMethod]
+    public void CustomPatternsRunAsRegexAndKnownSpellingsMapToStateMachines()
+    {
+        Assert.AreSame(SplitPattern.Gpt2, SplitPattern.Custom(SplitPattern.Gpt2Regex));
+        var words = SplitPattern.Custom(@"\w+");
+        CollectionAssert.AreEqual(new[] { "ab", "cd" }, words.Split("ab, cd!").ToArray());
+        Assert.ThrowsExactly<ArgumentException>(() => SplitPattern.Custom("(unclosed"));
+    }
+
+    private static string RandomBmpText(Random random, int length)
+    {
+        string[] pieces = ["a", "Z", "xy", " ", "  ", "\n", "\r", "\t", "\v", "\f", "'", "'s", "'t", "'re", "'VE", "'M", "'Ll", "'d", "1", "22", "½", "٣",
+            "é", "\u0301", "中", "Ω", "!", ".", "-", "\u0085", "\u00A0", "\u1680", "\u2000", "\u2028", "\u2029", "\u202F", "\u205F", "\u3000",
+            "\uFEFF", "\u200B", "\u180E", "_", "$", "ǅ", "ʰ"];
+        var sb = new StringBuilder();
+        for (var i = 0; i < length; i++)
+        {
+            if (random.Next(5) == 0)
+            {
+                char c;
+                do c = (char)random.Next(0x10000);
+                while (char.IsSurrogate(c) || c == '\u017F' || c == '\u212A');
+                sb.Append(c);
+            }
+            else sb.Append(pieces[random.Next(pieces.Length)]);
+        }
+        return sb.ToString();
+    }
+
+    private static string Escape(string s) => string.Concat(s.Select(c => c < 0x7F && c >= 0x20 ? c.ToString() : $"\\u{(int)c:X4}"));
+}

@@ -11,6 +11,7 @@ public sealed class ComponentCatalog
     {
         [ColumnCopyingTransformer.LoaderName] = ColumnCopyingTransformer.Load,
         [TokenizingTransformer.LoaderName] = TokenizingTransformer.Load,
+        [TextGenerationTransformer.LoaderName] = TextGenerationTransformer.Load,
     };
 
     private readonly Dictionary<string, Func<ModelLoadContext, ITransformer>> _loaders = new(BuiltIns, StringComparer.Ordinal);

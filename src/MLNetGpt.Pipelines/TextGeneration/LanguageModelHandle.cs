@@ -1,0 +1,38 @@
+// Serializes access to one model's generator: the KV cache and scratch buffers are per model, not per call.
+using MLNetGpt.Models;
+using MLNetGpt.Models.Sampling;
+
+namespace MLNetGpt.Pipelines;
+
+/// <summary>
+/// Owns a model and a lazily created <see cref="TextGenerator"/>; every generation and evaluation runs under one lock, which
+/// is what makes transformers, cursors and prediction engines over the same model safe to use from many threads. (Each
+/// batched call already uses every core through the backend, so serializing costs little.)
+/// </summary>
+internal sealed class LanguageModelHandle(ILanguageModel model)
+{
+    private readonly Lock _lock = new();
+    private TextGenerator? _generator;
+
+    public ILanguageModel Model { get; } = model;
+
+    public IReadOnlyList<int[]> Generate(IReadOnlyList<int[]> prompts, SamplingOptions options, long[] rowIds, int batchSize,
+        CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            if (_generator is null || _generator.MaxBatchSize != batchSize) _generator = TextGenerator.Create(Model, batchSize);
+            return _generator.Generate(prompts, options, rowIds, cancellationToken);
+        }
+    }
+
+    public void SaveWeights(Stream destination)
+    {
+        lock (_lock) Model.SaveWeights(destination);
+    }
+
+    public double EvaluateLoss(int[] tokens, int batchSize, int maxBatches, CancellationToken cancellationToken)
+    {
+        lock (_lock) return Model.EvaluateLoss(tokens, batchSize, maxBatches, cancellationToken);
+    }
+}

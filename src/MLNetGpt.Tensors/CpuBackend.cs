@@ -31,7 +31,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
     {
         ReferenceBackend.CheckMatMulForward(output.Length, input.Length, weight.Length, bias.Length, bt, c, oc);
         fixed (float* o = output, x = input, w = weight, b = bias)
-            CpuMatMul.Forward(_pool, o, x, w, bias.Length == 0 ? null : b, bt, c, oc);
+            CpuMatMul.Forward(_pool, _scratch, o, x, w, bias.Length == 0 ? null : b, bt, c, oc);
     }
 
     public void MatMulBackward(Span<float> dinput, Span<float> dweight, Span<float> dbias, ReadOnlySpan<float> doutput, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int bt, int c, int oc)

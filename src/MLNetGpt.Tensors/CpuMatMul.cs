@@ -1,34 +1,63 @@
-// Multi-threaded matmul driver for CpuBackend: partitions output tiles over the worker pool (never a shared destination).
-// forward: out = inp·Wᵀ + b (MatMulDot); dinp += dout·W as dout·(Wᵀ)ᵀ with Wᵀ transposed once into shared scratch (MatMulDot);
-// dW += doutᵀ·inp (MatMulGemm); db += column sums of dout.
+// Multi-threaded matmul driver for CpuBackend over MatMulGemm: partitions output tiles over the worker pool
+// (rows in MR groups when there are enough, else columns in NR groups; never a shared destination).
+// forward: out = b + inp·Wᵀ (Wᵀ packed once per call, in parallel); dinp += dout·W; dW += doutᵀ·inp; db += column sums of dout.
 using System.Runtime.Intrinsics;
 
 namespace MLNetGpt.Tensors;
 
 internal static unsafe class CpuMatMul
 {
-    public static void Forward(WorkerPool pool, float* output, float* input, float* weight, float* bias, int bt, int c, int oc)
+    private const int MR = MatMulGemm.MR, NR = MatMulGemm.NR;
+
+    /// <summary>out[BT,OC] = bias + inp[BT,C]·W[OC,C]ᵀ (bias may be null: zero).</summary>
+    public static void Forward(WorkerPool pool, Scratch scratch, float* output, float* input, float* weight, float* bias, int bt, int c, int oc)
     {
-        var body = new DotBody { O = output, X = input, W = weight, Bias = bias, Accumulate = false, M = bt, N = oc, K = c };
-        RunDot(pool, ref body);
+        if (bt == 0) return;
+        float* packed = scratch.Shared(checked((int)MatMulGemm.PackedLength(oc, c)));
+        int panels = (oc + NR - 1) / NR;
+        var pack = new PackBody { Dst = packed, W = weight, N = oc, K = c };
+        pool.For(panels, ref pack);
+        scratch.EnsurePerWorker(MatMulGemm.ScratchFloats);
+        var body = new GemmBody
+        {
+            Op = new GemmOperands { A = input, Lda = c, ARowsOverK = true, B = packed, BPrepacked = true, C = output, Ldc = oc, K = c },
+            M = bt, N = oc, Scratch = scratch, Bias = bias, InitOutput = true,
+        };
+        Run(pool, ref body);
     }
 
+    /// <summary>Both backward products (dinput may be null: skipped; dbias may be null).</summary>
     public static void Backward(WorkerPool pool, Scratch scratch, float* dinput, float* dweight, float* dbias, float* doutput,
         float* input, float* weight, int bt, int c, int oc)
     {
+        if (dinput != null) InputGradient(pool, scratch, dinput, doutput, weight, bt, c, oc);
+        WeightGradient(pool, scratch, dweight, dbias, doutput, input, bt, c, oc);
+    }
+
+    /// <summary>dinp[BT,C] += dout[BT,OC]·W[OC,C].</summary>
+    public static void InputGradient(WorkerPool pool, Scratch scratch, float* dinput, float* doutput, float* weight, int bt, int c, int oc)
+    {
         if (bt == 0) return;
-        if (dinput != null)
-        {
-            float* wt = scratch.Shared(oc * c);
-            var tr = new TransposeBody { Src = weight, Dst = wt, Rows = oc, Cols = c };
-            pool.For((c + 15) / 16, ref tr);
-            var body = new DotBody { O = dinput, X = doutput, W = wt, Bias = null, Accumulate = true, M = bt, N = c, K = oc };
-            RunDot(pool, ref body);
-        }
         scratch.EnsurePerWorker(MatMulGemm.ScratchFloats);
-        var g = new GemmBody { C = dweight, A = doutput, B = input, M = oc, N = c, K = bt, Scratch = scratch, Dbias = dbias };
-        g.SplitRows = (oc + MatMulGemm.MR - 1) / MatMulGemm.MR >= 2 * pool.ThreadCount || c < 2 * MatMulGemm.NR;
-        pool.For(g.SplitRows ? (oc + MatMulGemm.MR - 1) / MatMulGemm.MR : (c + MatMulGemm.NR - 1) / MatMulGemm.NR, ref g);
+        var body = new GemmBody
+        {
+            Op = new GemmOperands { A = doutput, Lda = oc, ARowsOverK = true, B = weight, Ldb = c, C = dinput, Ldc = c, K = oc },
+            M = bt, N = c, Scratch = scratch,
+        };
+        Run(pool, ref body);
+    }
+
+    /// <summary>dW[OC,C] += dout[BT,OC]ᵀ·inp[BT,C]; db[OC] += column sums of dout (when dbias is not null).</summary>
+    public static void WeightGradient(WorkerPool pool, Scratch scratch, float* dweight, float* dbias, float* doutput, float* input, int bt, int c, int oc)
+    {
+        if (bt == 0) return;
+        scratch.EnsurePerWorker(MatMulGemm.ScratchFloats);
+        var body = new GemmBody
+        {
+            Op = new GemmOperands { A = doutput, Lda = oc, ARowsOverK = false, B = input, Ldb = c, C = dweight, Ldc = c, K = bt },
+            M = oc, N = c, Scratch = scratch,
+        };
+        Run(pool, ref body);
         if (dbias != null)
         {
             var b = new BiasBody { Dbias = dbias, Dout = doutput, Rows = bt, Cols = oc };
@@ -36,69 +65,43 @@ internal static unsafe class CpuMatMul
         }
     }
 
-    private static void RunDot(WorkerPool pool, ref DotBody body)
+    private static void Run(WorkerPool pool, ref GemmBody body)
     {
-        if (body.M == 0) return;
-        // rows in groups of 4 when there are enough of them, otherwise columns in groups of 8 (decoding: BT is tiny)
-        body.SplitRows = body.M >= 8 * pool.ThreadCount || body.N < 16 * pool.ThreadCount;
-        pool.For(body.SplitRows ? (body.M + 3) / 4 : (body.N + 7) / 8, ref body);
-    }
-
-    private struct DotBody : IParallelBody
-    {
-        public float* O, X, W, Bias;
-        public bool Accumulate, SplitRows;
-        public int M, N, K;
-
-        public readonly void Execute(int start, int end, int worker)
-        {
-            if (SplitRows)
-                MatMulDot.Run(O, N, X, K, W, K, Bias, Accumulate, start * 4, Math.Min(end * 4, M), 0, N, K);
-            else
-                MatMulDot.Run(O, N, X, K, W, K, Bias, Accumulate, 0, M, start * 8, Math.Min(end * 8, N), K);
-        }
+        int rowGroups = (body.M + MR - 1) / MR, colGroups = (body.N + NR - 1) / NR;
+        body.SplitRows = rowGroups >= 2 * pool.ThreadCount || rowGroups >= colGroups;
+        pool.For(body.SplitRows ? rowGroups : colGroups, ref body);
     }
 
     private struct GemmBody : IParallelBody
     {
-        public float* C, A, B, Dbias;
-        public int M, N, K;
-        public bool SplitRows;
+        public GemmOperands Op;
+        public int M, N;
+        public bool SplitRows, InitOutput;
+        public float* Bias;
         public Scratch Scratch;
 
         public readonly void Execute(int start, int end, int worker)
         {
-            float* s = Scratch.Worker(worker);
-            if (SplitRows)
-                MatMulGemm.Run(C, N, A, M, B, N, start * MatMulGemm.MR, Math.Min(end * MatMulGemm.MR, M), 0, N, K, s);
-            else
-                MatMulGemm.Run(C, N, A, M, B, N, 0, M, start * MatMulGemm.NR, Math.Min(end * MatMulGemm.NR, N), K, s);
+            int m0 = 0, m1 = M, n0 = 0, n1 = N;
+            if (SplitRows) { m0 = start * MR; m1 = Math.Min(end * MR, M); }
+            else { n0 = start * NR; n1 = Math.Min(end * NR, N); }
+            if (InitOutput)
+                for (int m = m0; m < m1; m++)
+                {
+                    var row = new Span<float>(Op.C + (long)m * Op.Ldc + n0, n1 - n0);
+                    if (Bias == null) row.Clear();
+                    else new ReadOnlySpan<float>(Bias + n0, n1 - n0).CopyTo(row);
+                }
+            MatMulGemm.Run(Op, m0, m1, n0, n1, Scratch.Worker(worker));
         }
     }
 
-    // dst[c, r] = src[r, c] for a block of 16 columns of src per item.
-    private struct TransposeBody : IParallelBody
+    private struct PackBody : IParallelBody
     {
-        public float* Src, Dst;
-        public int Rows, Cols;
+        public float* Dst, W;
+        public int N, K;
 
-        public readonly void Execute(int start, int end, int worker)
-        {
-            int c0 = start * 16, c1 = Math.Min(end * 16, Cols);
-            for (int rb = 0; rb < Rows; rb += 16)
-            {
-                int r1 = Math.Min(rb + 16, Rows);
-                for (int cb = c0; cb < c1; cb += 16)
-                {
-                    int ce = Math.Min(cb + 16, c1);
-                    for (int r = rb; r < r1; r++)
-                    {
-                        float* s = Src + (long)r * Cols;
-                        for (int col = cb; col < ce; col++) Dst[(long)col * Rows + r] = s[col];
-                    }
-                }
-            }
-        }
+        public readonly void Execute(int start, int end, int worker) => MatMulGemm.PackTransposed(Dst, W, K, N, K, start, end);
     }
 
     // db[o] += Σ_rows dout[row, o], rows in order (deterministic), 16 columns per item.

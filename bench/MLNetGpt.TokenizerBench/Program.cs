@@ -1,2 +1,69 @@
-// Placeholder entry point; the benchmark is written by its issue.
-System.Console.WriteLine("not yet written");
+// Tokenizer benchmark: encode/decode MB/s for gpt2 and cl100k_base, and BPE training time, on Tiny Shakespeare; JSON lines out.
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using MLNetGpt.Tokenizers;
+
+var data = args.Length > 0 && args[0].Length > 0 ? args[0] : FindSharedData();
+var repeats = args.Length > 1 ? int.Parse(args[1]) : 7;
+var text = File.ReadAllText(Path.Combine(data, "tinyshakespeare.txt"));
+var bytes = Encoding.UTF8.GetByteCount(text);
+var mb = bytes / 1e6;
+// Paragraphs for the all-cores run: independent texts, as a data job would have.
+var paragraphs = text.Split("\n\n");
+
+Emit(new { bench = "environment", cores = Environment.ProcessorCount, runtime = Environment.Version.ToString(), os = System.Runtime.InteropServices.RuntimeInformation.OSDescription, corpus_bytes = bytes });
+
+foreach (var (name, encoding, file) in new[] { ("gpt2", TiktokenEncoding.Gpt2, "gpt2.tiktoken"), ("cl100k_base", TiktokenEncoding.Cl100kBase, "cl100k_base.tiktoken") })
+{
+    var load = Stopwatch.StartNew();
+    var tokenizer = BpeTokenizer.LoadTiktoken(Path.Combine(data, "tokenizers", file), encoding);
+    load.Stop();
+    Emit(new { bench = "load", encoding = name, seconds = load.Elapsed.TotalSeconds });
+
+    int[] ids = [];
+    var single = Measure(repeats, () => ids = tokenizer.Encode(text));
+    Emit(new { bench = "encode", encoding = name, threads = 1, tokens = ids.Length, best_s = single.Best, median_s = single.Median, mb_per_s = mb / single.Best });
+
+    var parallel = Measure(repeats, () => tokenizer.EncodeBatch(paragraphs));
+    Emit(new { bench = "encode", encoding = name, threads = Environment.ProcessorCount, texts = paragraphs.Length, best_s = parallel.Best, median_s = parallel.Median, mb_per_s = mb / parallel.Best });
+
+    var decodeBytes = Measure(repeats * 3, () => tokenizer.DecodeToBytes(ids));
+    Emit(new { bench = "decode_bytes", encoding = name, tokens = ids.Length, best_s = decodeBytes.Best, median_s = decodeBytes.Median, mb_per_s = mb / decodeBytes.Best });
+    var decodeString = Measure(repeats * 3, () => tokenizer.Decode(ids));
+    Emit(new { bench = "decode_string", encoding = name, tokens = ids.Length, best_s = decodeString.Best, median_s = decodeString.Median, mb_per_s = mb / decodeString.Best });
+}
+
+foreach (var vocabularySize in new[] { 512, 1024, 4096 })
+{
+    var options = new BpeTrainerOptions { VocabularySize = vocabularySize, Pattern = SplitPattern.Gpt4 };
+    BpeTokenizer? trained = null;
+    var train = Measure(vocabularySize == 4096 ? 3 : repeats, () => trained = BpeTokenizer.Train(text, options));
+    Emit(new { bench = "train", pattern = "gpt4", vocabulary_size = vocabularySize, merges = trained!.Merges!.Count, best_s = train.Best, median_s = train.Median });
+}
+
+static (double Best, double Median) Measure(int repeats, Action action)
+{
+    action(); // warm-up (JIT, caches)
+    var times = new double[repeats];
+    for (var i = 0; i < repeats; i++)
+    {
+        var watch = Stopwatch.StartNew();
+        action();
+        times[i] = watch.Elapsed.TotalSeconds;
+    }
+    Array.Sort(times);
+    return (times[0], times[repeats / 2]);
+}
+
+static void Emit(object record) => Console.WriteLine(JsonSerializer.Serialize(record));
+
+static string FindSharedData()
+{
+    var env = Environment.GetEnvironmentVariable("MLNETGPT_SHARED_DATA");
+    if (!string.IsNullOrEmpty(env)) return env;
+    var dir = new DirectoryInfo(AppContext.BaseDirectory);
+    while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "MLNetGpt.sln"))) dir = dir.Parent;
+    if (dir is null) throw new DirectoryNotFoundException("Run from inside the repository or set MLNETGPT_SHARED_DATA.");
+    return Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "data"));
+}

@@ -48,7 +48,7 @@ public sealed class BpeTokenizer : Tokenizer
         Array.Fill(_decodeLength, -1);
         var specialBytes = _specialTokens.ToDictionary(t => t.Value, t => Utf8Conversion.GetBytes(t.Key));
         var total = model.Tokens.Sum(t => (long)t.Length) + specialBytes.Values.Sum(b => (long)b.Length);
-        _decodeBytes = new byte[total];
+        _decodeBytes = new byte[total + 16]; // 16 spare bytes: DecodeToBytes copies 16 at a time
         var at = 0;
         for (var id = 0; id < model.TokenCount; id++) Place(id, model.Tokens[id], ref at);
         foreach (var (id, bytes) in specialBytes) Place(id, bytes, ref at);
@@ -242,6 +242,7 @@ public sealed class BpeTokenizer : Tokenizer
     // ---------------------------------------------------------------- decode
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override byte[] DecodeToBytes(ReadOnlySpan<int> ids)
     {
         var lengths = _decodeLength;
@@ -254,15 +255,59 @@ public sealed class BpeTokenizer : Tokenizer
         var result = GC.AllocateUninitializedArray<byte>(checked((int)total));
         ref var source = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_decodeBytes);
         ref var destination = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(result);
-        var starts = _decodeStart;
+        ref var starts = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_decodeStart);
+        ref var lengthRef = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(lengths);
         var at = 0;
+        var end = result.Length;
         foreach (var id in ids)
         {
-            var length = lengths[id];
-            Unsafe.CopyBlockUnaligned(ref Unsafe.Add(ref destination, at), ref Unsafe.Add(ref source, starts[id]), (uint)length);
+            var length = Unsafe.Add(ref lengthRef, id);
+            ref var from = ref Unsafe.Add(ref source, Unsafe.Add(ref starts, id));
+            if (length <= 16 && at + 16 <= end)
+            {
+                // One 16-byte copy: the table has 16 spare bytes at its end, and the bytes written past this token are
+                // overwritten by the next one (the last tokens take the exact path).
+                Unsafe.WriteUnaligned(ref Unsafe.Add(ref destination, at), Unsafe.ReadUnaligned<System.Runtime.Intrinsics.Vector128<byte>>(ref from));
+            }
+            else
+            {
+                Unsafe.CopyBlockUnaligned(ref Unsafe.Add(ref destination, at), ref from, (uint)length);
+            }
             at += length;
         }
         return result;
+    }
+
+    /// <summary>Number of bytes that <see cref="DecodeToBytes(ReadOnlySpan{int})"/> returns for <paramref name="ids"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An id is outside [0, VocabularySize) or unused.</exception>
+    public long GetByteCount(ReadOnlySpan<int> ids)
+    {
+        var lengths = _decodeLength;
+        long total = 0;
+        foreach (var id in ids)
+        {
+            if ((uint)id >= (uint)lengths.Length || lengths[id] < 0) ThrowBadId(id);
+            total += lengths[id];
+        }
+        return total;
+    }
+
+    /// <summary>Writes the bytes of <paramref name="ids"/> into <paramref name="destination"/> without allocating; returns the count written.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An id is outside [0, VocabularySize) or unused.</exception>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is shorter than <see cref="GetByteCount"/>.</exception>
+    public int DecodeToBytes(ReadOnlySpan<int> ids, Span<byte> destination)
+    {
+        var total = GetByteCount(ids);
+        if (total > destination.Length)
+            throw new ArgumentException($"The destination holds {destination.Length} bytes; the ids decode to {total}.", nameof(destination));
+        var at = 0;
+        foreach (var id in ids)
+        {
+            var length = _decodeLength[id];
+            _decodeBytes.AsSpan(_decodeStart[id], length).CopyTo(destination[at..]);
+            at += length;
+        }
+        return at;
     }
 
     private void ThrowBadId(int id) =>

@@ -14,6 +14,7 @@ internal interface IPieceSink
 internal static class ChunkSplitter
 {
     /// <summary>Calls <paramref name="sink"/> for each piece of <paramref name="segment"/>. Lone surrogates become U+FFFD.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void Split<TSink>(ReadOnlySpan<char> segment, SplitPattern pattern, ref TSink sink)
         where TSink : struct, IPieceSink
     {

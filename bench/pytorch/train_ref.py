@@ -1,0 +1,123 @@
+# The PyTorch side of bench/compare-pytorch: trains the same model with the same recipe as bench/MLNetGpt.TrainBench
+# (nanoGPT style, char-level Tiny Shakespeare) and prints one JSON line. Configurations mirror BenchConfigs.cs.
+# Usage: /usr/bin/python3 bench/pytorch/train_ref.py --config nanogpt-cpu [--threads 2] [--iters N] [--eval-iters N]
+#        [--sample-tokens 500] [--data PATH]
+import argparse
+import json
+import os
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gpt import GPT, Bigram, GPTConfig, configure_adamw, get_lr  # noqa: E402
+
+LECTURE = dict(decay_lr=False, weight_decay=0.01, betas=(0.9, 0.999), grad_clip=0.0, warmup=0, min_lr=None)
+CONFIGS = {
+    "nanogpt-cpu": dict(model=dict(block_size=64, n_layer=4, n_head=4, n_embd=128, dropout=0.0, bias=False, activation="gelu"),
+                        iters=2000, batch=12, lr=1e-3, min_lr=1e-4, warmup=100, decay_lr=True, weight_decay=0.1,
+                        betas=(0.9, 0.99), grad_clip=1.0, eval_iters=200),
+    "seed-tiny": dict(model=dict(block_size=8, n_layer=6, n_head=4, n_embd=32, dropout=0.0, bias=True, activation="relu"),
+                      iters=5000, batch=32, lr=1e-3, eval_iters=200, **LECTURE),
+    "lecture": dict(model=dict(block_size=256, n_layer=6, n_head=6, n_embd=384, dropout=0.2, bias=True, activation="relu"),
+                    iters=10, batch=64, lr=3e-4, eval_iters=0, **LECTURE),
+    "bigram": dict(model=None, block_size=8, iters=5000, batch=32, lr=1e-2, eval_iters=200, **LECTURE),
+}
+
+
+def peak_rss_mb():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--config", default="nanogpt-cpu", choices=sorted(CONFIGS))
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--iters", type=int)
+    ap.add_argument("--eval-iters", type=int)
+    ap.add_argument("--sample-tokens", type=int, default=500)
+    ap.add_argument("--data", default=os.environ.get("MLNETGPT_DATA", ""))
+    a = ap.parse_args()
+    cfg = CONFIGS[a.config]
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(1337)
+
+    with open(a.data, encoding="utf-8") as f:
+        text = f.read()
+    chars = sorted(set(text))
+    stoi = {c: i for i, c in enumerate(chars)}
+    data = torch.tensor([stoi[c] for c in text], dtype=torch.long)
+    n = int(0.9 * len(data))
+    train_data, val_data = data[:n], data[n:]
+    del text
+
+    if cfg["model"] is None:
+        model = Bigram(len(chars))
+        block = cfg["block_size"]
+    else:
+        model = GPT(GPTConfig(vocab_size=len(chars), tie_weights=True, **cfg["model"]))
+        block = cfg["model"]["block_size"]
+    iters = a.iters if a.iters is not None else cfg["iters"]
+    eval_iters = a.eval_iters if a.eval_iters is not None else cfg["eval_iters"]
+    batch, lr = cfg["batch"], cfg["lr"]
+    min_lr = cfg["min_lr"] if cfg["min_lr"] is not None else lr
+    opt = configure_adamw(model, lr, cfg["weight_decay"], cfg["betas"])
+
+    def get_batch(split):
+        d = train_data if split == "train" else val_data
+        ix = torch.randint(len(d) - block, (batch,))
+        x = torch.stack([d[i:i + block] for i in ix])
+        y = torch.stack([d[i + 1:i + 1 + block] for i in ix])
+        return x, y
+
+    model.train()
+    t0 = time.perf_counter()
+    for it in range(iters):
+        cur = get_lr(it, lr, min_lr, cfg["warmup"], iters) if cfg["decay_lr"] else lr
+        for g in opt.param_groups:
+            g["lr"] = cur
+        x, y = get_batch("train")
+        _, loss = model(x, y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg["grad_clip"] > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg["grad_clip"])
+        opt.step()
+    train_seconds = time.perf_counter() - t0
+
+    losses = {"train": None, "val": None}
+    if eval_iters > 0:
+        model.eval()
+        with torch.no_grad():
+            for split in ("train", "val"):
+                losses[split] = sum(model(*get_batch(split))[1].item() for _ in range(eval_iters)) / eval_iters
+
+    model.eval()
+    idx = torch.zeros((1, 1), dtype=torch.long)
+    model.generate(idx, 20)  # warm up
+    t1 = time.perf_counter()
+    out = model.generate(idx, a.sample_tokens)
+    sample_seconds = time.perf_counter() - t1
+
+    tokens = iters * batch * block
+    print(json.dumps({
+        "config": a.config, "impl": "pytorch", "threads": a.threads, "iters": iters,
+        "params": sum(p.numel() for p in model.parameters()),
+        "tokens_per_s": round(tokens / train_seconds, 1) if iters else 0,
+        "ms_per_iter": round(train_seconds * 1000 / iters, 3) if iters else 0,
+        "train_loss": None if losses["train"] is None else round(losses["train"], 4),
+        "val_loss": None if losses["val"] is None else round(losses["val"], 4),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "sample_tokens_per_s": round((out.size(1) - 1) / sample_seconds, 1),
+        "wall_s": round(train_seconds, 2),
+        "torch": torch.__version__,
+    }))
+
+
+if __name__ == "__main__":
+    main()

@@ -44,7 +44,7 @@ public sealed class GptModelTests
         var config = TestModels.TinyGpt(vocab: 50, block: 10, bias: true) with { LayerCount = 1 };
         var model = GptModel.Create(config, TestModels.Backend);
         var names = model.Parameters.Layout.Slices.Select(s => s.Name + s.ShapeText).ToArray();
-        CollectionAssert.AreEqual(new[]
+        CollectionAssert.AreEquivalent(new[]
         {
             "wte.weight[50,32]", "wpe.weight[10,32]",
             "h.0.ln_1.weight[32]", "h.0.ln_1.bias[32]", "h.0.attn.c_attn.weight[96,32]", "h.0.attn.c_attn.bias[96]",
@@ -52,6 +52,10 @@ public sealed class GptModelTests
             "h.0.mlp.c_fc.weight[128,32]", "h.0.mlp.c_fc.bias[128]", "h.0.mlp.c_proj.weight[32,128]", "h.0.mlp.c_proj.bias[32]",
             "ln_f.weight[32]", "ln_f.bias[32]",
         }, names);
+        // Decaying (2-D) tensors come first, so AdamW runs as two calls.
+        var decays = model.Parameters.Layout.Slices.Select(s => s.Decays).ToArray();
+        Assert.AreEqual(6, decays.TakeWhile(d => d).Count(), "wte, wpe and four linear weights");
+        Assert.IsTrue(decays.Skip(6).All(d => !d));
         // 50·32 + 10·32 + 2·(32+32) + (96·32+96) + (32·32+32) + (128·32+128) + (32·128+32) + (32+32)
         Assert.AreEqual(1600 + 320 + 128 + 3168 + 1056 + 4224 + 4128 + 64, model.ParameterCount);
         var untied = GptModel.Create(config with { TieWeights = false, Bias = false }, TestModels.Backend);

@@ -39,26 +39,43 @@ internal sealed class GptParameters
     public static GptParameters Create(GptConfig config)
     {
         int c = config.EmbeddingSize, v = config.VocabularySize;
-        var b = ArenaLayout.CreateBuilder();
-        var wte = b.Add("wte.weight", true, v, c);
-        var wpe = b.Add("wpe.weight", true, config.BlockSize, c);
-        ArenaSlice? Bias(string name, int n) => config.Bias ? b.Add(name, false, n) : null;
+        // Tensors are listed in GPT-2 order, then laid out with every decaying tensor first: AdamW then runs as two calls
+        // (decay, no decay) instead of one per tensor, which matters for tiny models. Names, not order, identify tensors in files.
+        var specs = new List<(string Name, bool Decays, int[] Shape)>();
+        void Add(string name, bool decays, params int[] shape) => specs.Add((name, decays, shape));
+        void Bias(string name, int n) { if (config.Bias) Add(name, false, n); }
+        Add("wte.weight", true, v, c);
+        Add("wpe.weight", true, config.BlockSize, c);
+        for (int l = 0; l < config.LayerCount; l++)
+        {
+            string p = $"h.{l}.";
+            Add(p + "ln_1.weight", false, c); Bias(p + "ln_1.bias", c);
+            Add(p + "attn.c_attn.weight", true, 3 * c, c); Bias(p + "attn.c_attn.bias", 3 * c);
+            Add(p + "attn.c_proj.weight", true, c, c); Bias(p + "attn.c_proj.bias", c);
+            Add(p + "ln_2.weight", false, c); Bias(p + "ln_2.bias", c);
+            Add(p + "mlp.c_fc.weight", true, 4 * c, c); Bias(p + "mlp.c_fc.bias", 4 * c);
+            Add(p + "mlp.c_proj.weight", true, c, 4 * c); Bias(p + "mlp.c_proj.bias", c);
+        }
+        Add("ln_f.weight", false, c);
+        Bias("ln_f.bias", c);
+        if (!config.TieWeights) Add("lm_head.weight", true, v, c);
+
+        var builder = ArenaLayout.CreateBuilder();
+        foreach (var spec in specs.Where(x => x.Decays).Concat(specs.Where(x => !x.Decays))) builder.Add(spec.Name, spec.Decays, spec.Shape);
+        var layout = builder.Build();
+        ArenaSlice? Opt(string name) => layout.Contains(name) ? layout[name] : null;
         var blocks = new GptBlockSlices[config.LayerCount];
         for (int l = 0; l < config.LayerCount; l++)
         {
             string p = $"h.{l}.";
-            var ln1w = b.Add(p + "ln_1.weight", false, c); var ln1b = Bias(p + "ln_1.bias", c);
-            var attw = b.Add(p + "attn.c_attn.weight", true, 3 * c, c); var attb = Bias(p + "attn.c_attn.bias", 3 * c);
-            var apw = b.Add(p + "attn.c_proj.weight", true, c, c); var apb = Bias(p + "attn.c_proj.bias", c);
-            var ln2w = b.Add(p + "ln_2.weight", false, c); var ln2b = Bias(p + "ln_2.bias", c);
-            var fcw = b.Add(p + "mlp.c_fc.weight", true, 4 * c, c); var fcb = Bias(p + "mlp.c_fc.bias", 4 * c);
-            var fpw = b.Add(p + "mlp.c_proj.weight", true, c, 4 * c); var fpb = Bias(p + "mlp.c_proj.bias", c);
-            blocks[l] = new GptBlockSlices(ln1w, ln1b, attw, attb, apw, apb, ln2w, ln2b, fcw, fcb, fpw, fpb);
+            blocks[l] = new GptBlockSlices(
+                layout[p + "ln_1.weight"], Opt(p + "ln_1.bias"), layout[p + "attn.c_attn.weight"], Opt(p + "attn.c_attn.bias"),
+                layout[p + "attn.c_proj.weight"], Opt(p + "attn.c_proj.bias"), layout[p + "ln_2.weight"], Opt(p + "ln_2.bias"),
+                layout[p + "mlp.c_fc.weight"], Opt(p + "mlp.c_fc.bias"), layout[p + "mlp.c_proj.weight"], Opt(p + "mlp.c_proj.bias"));
         }
-        var lnfw = b.Add("ln_f.weight", false, c);
-        var lnfb = Bias("ln_f.bias", c);
-        var head = config.TieWeights ? wte : b.Add("lm_head.weight", true, v, c);
-        return new GptParameters(b.Build(), wte, wpe, blocks, lnfw, lnfb, head);
+        var wte = layout["wte.weight"];
+        return new GptParameters(layout, wte, layout["wpe.weight"], blocks, layout["ln_f.weight"], Opt("ln_f.bias"),
+            config.TieWeights ? wte : layout["lm_head.weight"]);
     }
 
     /// <summary>

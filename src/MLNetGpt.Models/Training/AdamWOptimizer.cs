@@ -8,25 +8,35 @@ internal static class AdamWOptimizer
 {
     /// <summary>
     /// Clips the global gradient norm (PyTorch's clip_grad_norm_: scale by max_norm / (norm + 1e-6) when below 1), then runs
-    /// AdamW on every parameter slice with weight decay only on slices marked as decaying. Returns the norm before clipping.
+    /// AdamW on every parameter slice with weight decay only on slices marked as decaying. Returns the norm before clipping
+    /// (NaN when clipping is off: the norm is then not computed).
     /// <paramref name="step"/> counts from 1.
     /// </summary>
     public static double Step(ITrainableModel model, Arena m, Arena v, TrainingOptions o, float learningRate, int step)
     {
         var be = model.Backend;
         var grads = model.Gradients;
-        double norm = Math.Sqrt(be.SumOfSquares(grads.Span));
+        double norm = double.NaN;
         if (o.GradientClip > 0)
         {
+            norm = Math.Sqrt(be.SumOfSquares(grads.Span));
             double coef = o.GradientClip / (norm + 1e-6);
             if (coef < 1.0) be.Scale(grads.Span, (float)coef);
         }
+        // One AdamW call per run of adjacent slices with the same decay flag (GPT layouts put all decaying tensors first).
         var p = model.Parameters;
         var slices = p.Layout.Slices;
-        for (int i = 0; i < slices.Count; i++) // indexing, not foreach: an interface enumerator would allocate every step
+        int i = 0;
+        while (i < slices.Count) // indexing, not foreach: an interface enumerator would allocate every step
         {
-            var s = slices[i];
-            be.AdamW(p[s], grads[s], m[s], v[s], learningRate, o.Beta1, o.Beta2, o.Epsilon, s.Decays ? o.WeightDecay : 0f, step);
+            bool decays = slices[i].Decays;
+            int start = slices[i].Offset, end = start + slices[i].Length;
+            int j = i + 1;
+            while (j < slices.Count && slices[j].Decays == decays && slices[j].Offset == end) end += slices[j++].Length;
+            int n = end - start;
+            be.AdamW(p.Data.AsSpan(start, n), grads.Data.AsSpan(start, n), m.Data.AsSpan(start, n), v.Data.AsSpan(start, n),
+                learningRate, o.Beta1, o.Beta2, o.Epsilon, decays ? o.WeightDecay : 0f, step);
+            i = j;
         }
         return norm;
     }

@@ -1,10 +1,19 @@
-// The fast CPU backend. PLACEHOLDER: forwards to ReferenceBackend until the SIMD, multi-threaded kernels land (issue 2).
+// The fast CPU backend: AVX-512 (Vector512) kernels with scalar fallbacks, multi-threaded on a persistent worker pool.
+// Every method validates shapes exactly as ReferenceBackend does, then pins its spans and runs a parallel body.
+// Results are deterministic for a given thread count; matmul results do not even depend on it (see MatMulGemm).
+// Size legend: B batch, T time, C channels, OC output channels, NH heads, V vocab, N element count.
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace MLNetGpt.Tensors;
 
-/// <summary>SIMD (Vector512/Vector256) multi-threaded kernels; results deterministic for a given thread count.</summary>
+/// <summary>
+/// SIMD (Vector512, scalar fallback) multi-threaded kernels; results deterministic for a given thread count.
+/// An instance owns scratch buffers: use one instance from one thread at a time (instances are cheap; worker threads are
+/// shared per thread count). Scratch grows during the first calls, after which no call allocates.
+/// </summary>
 public sealed unsafe class CpuBackend : IComputeBackend
 {
-    private static readonly ReferenceBackend R = ReferenceBackend.Instance;
     private readonly WorkerPool _pool;
     private readonly Scratch _scratch;
 
@@ -15,18 +24,25 @@ public sealed unsafe class CpuBackend : IComputeBackend
         _scratch = new Scratch(threads);
     }
 
-    /// <summary>The worker pool the kernels run on (process-wide, shared by backends with the same thread count).</summary>
-    public WorkerPool Pool => _pool;
-
     /// <summary>Creates a backend using <paramref name="threads"/> threads (0 = all cores).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">threads is negative or above 1024.</exception>
     public static CpuBackend Create(int threads = 0)
     {
-        if (threads < 0) throw new ArgumentOutOfRangeException(nameof(threads), threads, "Thread count must be 0 (all cores) or positive.");
+        if (threads < 0 || threads > 1024)
+            throw new ArgumentOutOfRangeException(nameof(threads), threads, "Thread count must be 0 (all cores) or in [1, 1024].");
         return new CpuBackend(threads == 0 ? Environment.ProcessorCount : threads);
     }
 
+    /// <inheritdoc/>
     public string Name => "cpu";
+
+    /// <inheritdoc/>
     public int ThreadCount { get; }
+
+    /// <summary>The worker pool the kernels run on (process-wide, shared by backends with the same thread count).</summary>
+    public WorkerPool Pool => _pool;
+
+    /// <inheritdoc/>
     public void MatMulForward(Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int bt, int c, int oc)
     {
         ReferenceBackend.CheckMatMulForward(output.Length, input.Length, weight.Length, bias.Length, bt, c, oc);
@@ -34,30 +50,263 @@ public sealed unsafe class CpuBackend : IComputeBackend
             CpuMatMul.Forward(_pool, _scratch, o, x, w, bias.Length == 0 ? null : b, bt, c, oc);
     }
 
-    public void MatMulBackward(Span<float> dinput, Span<float> dweight, Span<float> dbias, ReadOnlySpan<float> doutput, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int bt, int c, int oc)
+    /// <inheritdoc/>
+    public void MatMulBackward(Span<float> dinput, Span<float> dweight, Span<float> dbias, ReadOnlySpan<float> doutput,
+        ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int bt, int c, int oc)
     {
         ReferenceBackend.CheckMatMulBackward(dinput.Length, dweight.Length, dbias.Length, doutput.Length, input.Length, weight.Length, bt, c, oc);
         fixed (float* di = dinput, dw = dweight, db = dbias, d = doutput, x = input, w = weight)
             CpuMatMul.Backward(_pool, _scratch, dinput.Length == 0 ? null : di, dw, dbias.Length == 0 ? null : db, d, x, w, bt, c, oc);
     }
-    public void EncoderForward(Span<float> output, ReadOnlySpan<int> tokens, ReadOnlySpan<float> wte, ReadOnlySpan<float> wpe, int b, int t, int c) => R.EncoderForward(output, tokens, wte, wpe, b, t, c);
-    public void EncoderBackward(Span<float> dwte, Span<float> dwpe, ReadOnlySpan<float> doutput, ReadOnlySpan<int> tokens, int b, int t, int c) => R.EncoderBackward(dwte, dwpe, doutput, tokens, b, t, c);
-    public void LayerNormForward(Span<float> output, Span<float> mean, Span<float> rstd, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int n, int c) => R.LayerNormForward(output, mean, rstd, input, weight, bias, n, c);
-    public void LayerNormBackward(Span<float> dinput, Span<float> dweight, Span<float> dbias, ReadOnlySpan<float> doutput, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> mean, ReadOnlySpan<float> rstd, int n, int c) => R.LayerNormBackward(dinput, dweight, dbias, doutput, input, weight, mean, rstd, n, c);
-    public void AttentionForward(Span<float> output, Span<float> att, ReadOnlySpan<float> qkv, int b, int t, int c, int nh) => R.AttentionForward(output, att, qkv, b, t, c, nh);
-    public void AttentionBackward(Span<float> dqkv, ReadOnlySpan<float> doutput, ReadOnlySpan<float> qkv, ReadOnlySpan<float> att, int b, int t, int c, int nh) => R.AttentionBackward(dqkv, doutput, qkv, att, b, t, c, nh);
-    public void AttentionForwardCached(Span<float> output, ReadOnlySpan<float> q, ReadOnlySpan<float> kCache, ReadOnlySpan<float> vCache, ReadOnlySpan<int> pos, int b, int tn, int maxT, int c, int nh) => R.AttentionForwardCached(output, q, kCache, vCache, pos, b, tn, maxT, c, nh);
-    public void GeluForward(Span<float> output, ReadOnlySpan<float> input, int n) => R.GeluForward(output, input, n);
-    public void GeluBackward(Span<float> dinput, ReadOnlySpan<float> input, ReadOnlySpan<float> doutput, int n) => R.GeluBackward(dinput, input, doutput, n);
-    public void ReluForward(Span<float> output, ReadOnlySpan<float> input, int n) => R.ReluForward(output, input, n);
-    public void ReluBackward(Span<float> dinput, ReadOnlySpan<float> input, ReadOnlySpan<float> doutput, int n) => R.ReluBackward(dinput, input, doutput, n);
-    public void ResidualForward(Span<float> output, ReadOnlySpan<float> a, ReadOnlySpan<float> b, int n) => R.ResidualForward(output, a, b, n);
-    public void ResidualBackward(Span<float> da, Span<float> db, ReadOnlySpan<float> doutput, int n) => R.ResidualBackward(da, db, doutput, n);
-    public void DropoutForward(Span<float> output, ReadOnlySpan<float> input, float p, ulong seed, int n) => R.DropoutForward(output, input, p, seed, n);
-    public void DropoutBackward(Span<float> dinput, ReadOnlySpan<float> doutput, float p, ulong seed, int n) => R.DropoutBackward(dinput, doutput, p, seed, n);
-    public void SoftmaxCrossEntropyForward(Span<float> losses, Span<float> probs, ReadOnlySpan<float> logits, ReadOnlySpan<int> targets, int bt, int v) => R.SoftmaxCrossEntropyForward(losses, probs, logits, targets, bt, v);
-    public void SoftmaxCrossEntropyBackward(Span<float> dlogits, ReadOnlySpan<float> dlosses, ReadOnlySpan<float> probs, ReadOnlySpan<int> targets, int bt, int v) => R.SoftmaxCrossEntropyBackward(dlogits, dlosses, probs, targets, bt, v);
-    public void AdamW(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> m, Span<float> v, float learningRate, float beta1, float beta2, float eps, float weightDecay, int step) => R.AdamW(parameters, gradients, m, v, learningRate, beta1, beta2, eps, weightDecay, step);
-    public double SumOfSquares(ReadOnlySpan<float> x) => R.SumOfSquares(x);
-    public void Scale(Span<float> x, float scale) => R.Scale(x, scale);
+
+    /// <inheritdoc/>
+    public void EncoderForward(Span<float> output, ReadOnlySpan<int> tokens, ReadOnlySpan<float> wte, ReadOnlySpan<float> wpe, int b, int t, int c)
+    {
+        ReferenceBackend.CheckEncoder(output.Length, tokens, wte.Length, wpe.Length, b, t, c);
+        fixed (float* o = output, te = wte, pe = wpe)
+        fixed (int* tok = tokens)
+        {
+            var body = new CpuRows.EncoderForwardBody { Out = o, Wte = te, Wpe = pe, Tokens = tok, T = t, C = c };
+            _pool.For(b * t, ref body);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void EncoderBackward(Span<float> dwte, Span<float> dwpe, ReadOnlySpan<float> doutput, ReadOnlySpan<int> tokens, int b, int t, int c)
+    {
+        ReferenceBackend.CheckEncoder(doutput.Length, tokens, dwte.Length, dwpe.Length, b, t, c, "doutput", "dwte", "dwpe");
+        if (b * t == 0) return;
+        fixed (float* te = dwte, pe = dwpe, d = doutput)
+        fixed (int* tok = tokens)
+        {
+            var body = new CpuRows.EncoderBackwardBody { Dwte = te, Dwpe = pe, Dout = d, Tokens = tok, Rows = b * t, T = t, C = c };
+            _pool.For((c + CpuRows.ChannelBlock - 1) / CpuRows.ChannelBlock, ref body);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void LayerNormForward(Span<float> output, Span<float> mean, Span<float> rstd, ReadOnlySpan<float> input,
+        ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int n, int c)
+    {
+        ReferenceBackend.CheckLayerNorm(output.Length, mean.Length, rstd.Length, input.Length, weight.Length, bias.Length, n, c);
+        fixed (float* o = output, m = mean, r = rstd, x = input, w = weight, bb = bias)
+        {
+            var body = new CpuRows.LayerNormForwardBody { Out = o, Mean = m, Rstd = r, In = x, W = w, Bias = bias.Length == 0 ? null : bb, C = c };
+            _pool.For(n, ref body);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void LayerNormBackward(Span<float> dinput, Span<float> dweight, Span<float> dbias, ReadOnlySpan<float> doutput,
+        ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> mean, ReadOnlySpan<float> rstd, int n, int c)
+    {
+        ReferenceBackend.CheckLayerNorm(doutput.Length, mean.Length, rstd.Length, input.Length, weight.Length, dbias.Length, n, c, "doutput", "dbias");
+        Shapes.Require(dinput.Length, (long)n * c, $"[{n},{c}]");
+        Shapes.Require(dweight.Length, c, $"[{c}]");
+        if (n == 0) return;
+        fixed (float* di = dinput, dw = dweight, db = dbias, d = doutput, x = input, w = weight, m = mean, r = rstd)
+        {
+            var rows = new CpuRows.LayerNormBackwardInputBody { Din = di, Dout = d, In = x, W = w, Mean = m, Rstd = r, C = c };
+            _pool.For(n, ref rows);
+            var cols = new CpuRows.LayerNormBackwardParamsBody { Dw = dw, Db = dbias.Length == 0 ? null : db, Dout = d, In = x, Mean = m, Rstd = r, N = n, C = c };
+            _pool.For((c + CpuRows.ChannelBlock - 1) / CpuRows.ChannelBlock, ref cols);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void AttentionForward(Span<float> output, Span<float> att, ReadOnlySpan<float> qkv, int b, int t, int c, int nh)
+    {
+        ReferenceBackend.CheckAttention(output.Length, att.Length, qkv.Length, b, t, c, nh);
+        fixed (float* o = output, a = att, q = qkv)
+        {
+            var body = new CpuAttention.ForwardBody { Out = o, Att = a, Qkv = q, T = t, C = c, NH = nh };
+            _pool.For(b * nh, ref body);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void AttentionBackward(Span<float> dqkv, ReadOnlySpan<float> doutput, ReadOnlySpan<float> qkv, ReadOnlySpan<float> att,
+        int b, int t, int c, int nh)
+    {
+        ReferenceBackend.CheckAttention(doutput.Length, att.Length, qkv.Length, b, t, c, nh, "doutput");
+        Shapes.Require(dqkv.Length, (long)b * t * 3 * c, $"[{b},{t},{3 * c}]");
+        _scratch.EnsurePerWorker(Math.Max(t, MatMulGemm.ScratchFloats));
+        fixed (float* dq = dqkv, d = doutput, q = qkv, a = att)
+        {
+            var body = new CpuAttention.BackwardBody { Dqkv = dq, Dout = d, Qkv = q, Att = a, T = t, C = c, NH = nh, Scratch = _scratch };
+            _pool.For(b * nh, ref body);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void AttentionForwardCached(Span<float> output, ReadOnlySpan<float> q, ReadOnlySpan<float> kCache, ReadOnlySpan<float> vCache,
+        ReadOnlySpan<int> pos, int b, int tn, int maxT, int c, int nh)
+    {
+        ReferenceBackend.CheckCached(output.Length, q.Length, kCache.Length, vCache.Length, pos, b, tn, maxT, c, nh);
+        _scratch.EnsurePerWorker(Math.Max(maxT, MatMulGemm.ScratchFloats));
+        fixed (float* o = output, qq = q, k = kCache, v = vCache)
+        fixed (int* p = pos)
+        {
+            var body = new CpuAttention.CachedBody { Out = o, Q = qq, K = k, V = v, Pos = p, Tn = tn, MaxT = maxT, C = c, NH = nh, Scratch = _scratch };
+            _pool.For(b * nh, ref body);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void GeluForward(Span<float> output, ReadOnlySpan<float> input, int n)
+    {
+        ReferenceBackend.CheckElementwise(n, output.Length, input.Length);
+        fixed (float* o = output, x = input)
+        {
+            var body = new CpuElementwise.GeluForwardBody { Out = o, In = x, N = n };
+            _pool.For(CpuElementwise.Chunks(n), ref body);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void GeluBackward(Span<float> dinput, ReadOnlySpan<float> input, ReadOnlySpan<float> doutput, int n)
+    {
+        ReferenceBackend.CheckElementwise(n, dinput.Length, input.Length, doutput.Length);
+        fixed (float* di = dinput, x = input, d = doutput)
+        {
+            var body = new CpuElementwise.GeluBackwardBody { Din = di, In = x, Dout = d, N = n };
+            _pool.For(CpuElementwise.Chunks(n), ref body);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void ReluForward(Span<float> output, ReadOnlySpan<float> input, int n)
+    {
+        ReferenceBackend.CheckElementwise(n, output.Length, input.Length);
+        fixed (float* o = output, x = input)
+        {
+            var body = new CpuElementwise.ReluForwardBody { Out = o, In = x, N = n };
+            _pool.For(CpuElementwise.Chunks(n), ref body);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void ReluBackward(Span<float> dinput, ReadOnlySpan<float> input, ReadOnlySpan<float> doutput, int n)
+    {
+        ReferenceBackend.CheckElementwise(n, dinput.Length, input.Length, doutput.Length);
+        fixed (float* di = dinput, x = input, d = doutput)
+        {
+            var body = new CpuElementwise.ReluBackwardBody { Din = di, In = x, Dout = d, N = n };
+            _pool.For(CpuElementwise.Chunks(n), ref body);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void ResidualForward(Span<float> output, ReadOnlySpan<float> a, ReadOnlySpan<float> b, int n)
+    {
+        ReferenceBackend.CheckElementwise(n, output.Length, a.Length, b.Length);
+        fixed (float* o = output, x = a, y = b)
+        {
+            var body = new CpuElementwise.AddBody { Out = o, A = x, B = y, N = n };
+            _pool.For(CpuElementwise.Chunks(n), ref body);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void ResidualBackward(Span<float> da, Span<float> db, ReadOnlySpan<float> doutput, int n)
+    {
+        ReferenceBackend.CheckElementwise(n, da.Length, db.Length, doutput.Length);
+        fixed (float* x = da, y = db, d = doutput)
+        {
+            var body = new CpuElementwise.ResidualBackwardBody { Da = x, Db = y, Dout = d, N = n };
+            _pool.For(CpuElementwise.Chunks(n), ref body);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void DropoutForward(Span<float> output, ReadOnlySpan<float> input, float p, ulong seed, int n)
+    {
+        ReferenceBackend.CheckElementwise(n, output.Length, input.Length);
+        ReferenceBackend.CheckDropout(p);
+        fixed (float* o = output, x = input)
+        {
+            var body = new CpuElementwise.DropoutBody { Out = o, In = x, P = p, Seed = seed, N = n, Accumulate = false };
+            _pool.For(CpuElementwise.Chunks(n), ref body);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void DropoutBackward(Span<float> dinput, ReadOnlySpan<float> doutput, float p, ulong seed, int n)
+    {
+        ReferenceBackend.CheckElementwise(n, dinput.Length, doutput.Length);
+        ReferenceBackend.CheckDropout(p);
+        fixed (float* di = dinput, d = doutput)
+        {
+            var body = new CpuElementwise.DropoutBody { Out = di, In = d, P = p, Seed = seed, N = n, Accumulate = true };
+            _pool.For(CpuElementwise.Chunks(n), ref body);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void SoftmaxCrossEntropyForward(Span<float> losses, Span<float> probs, ReadOnlySpan<float> logits, ReadOnlySpan<int> targets, int bt, int v)
+    {
+        ReferenceBackend.CheckSoftmax(losses.Length, probs.Length, logits.Length, targets, bt, v);
+        fixed (float* l = losses, p = probs, x = logits)
+        fixed (int* tg = targets)
+        {
+            var body = new CpuRows.SoftmaxForwardBody { Losses = l, Probs = p, Logits = x, Targets = tg, V = v };
+            _pool.For(bt, ref body);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void SoftmaxCrossEntropyBackward(Span<float> dlogits, ReadOnlySpan<float> dlosses, ReadOnlySpan<float> probs, ReadOnlySpan<int> targets, int bt, int v)
+    {
+        ReferenceBackend.CheckSoftmax(dlosses.Length, dlogits.Length, probs.Length, targets, bt, v, "dlosses", "dlogits", "probs");
+        bool inPlace = Unsafe.AreSame(ref MemoryMarshal.GetReference(dlogits), ref MemoryMarshal.GetReference(probs));
+        fixed (float* d = dlogits, dl = dlosses, p = probs)
+        fixed (int* tg = targets)
+        {
+            var body = new CpuRows.SoftmaxBackwardBody { Dlogits = d, Dlosses = dl, Probs = p, Targets = tg, V = v, InPlace = inPlace };
+            _pool.For(bt, ref body);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void AdamW(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> m, Span<float> v,
+        float learningRate, float beta1, float beta2, float eps, float weightDecay, int step)
+    {
+        int n = parameters.Length;
+        ReferenceBackend.CheckElementwise(n, gradients.Length, m.Length, v.Length);
+        if (step < 1) throw new ArgumentOutOfRangeException(nameof(step), step, "AdamW step counts from 1.");
+        fixed (float* p = parameters, g = gradients, mm = m, vv = v)
+        {
+            var body = new CpuElementwise.AdamWBody
+            {
+                P = p, G = g, M = mm, V = vv, N = n, Lr = learningRate, Beta1 = beta1, Beta2 = beta2, Eps = eps, Wd = weightDecay,
+                C1 = 1f - MathF.Pow(beta1, step), C2 = 1f - MathF.Pow(beta2, step),
+            };
+            _pool.For(CpuElementwise.Chunks(n), ref body);
+        }
+    }
+
+    /// <inheritdoc/>
+    public double SumOfSquares(ReadOnlySpan<float> x)
+    {
+        int chunks = CpuElementwise.Chunks(x.Length);
+        double* partial = _scratch.SharedDoubles(Math.Max(chunks, 1));
+        fixed (float* p = x)
+        {
+            var body = new CpuElementwise.SumSquaresBody { X = p, Partial = partial, N = x.Length };
+            _pool.For(chunks, ref body);
+        }
+        double s = 0;
+        for (int i = 0; i < chunks; i++) s += partial[i]; // fixed order: independent of the thread count
+        return s;
+    }
+
+    /// <inheritdoc/>
+    public void Scale(Span<float> x, float scale)
+    {
+        fixed (float* p = x)
+        {
+            var body = new CpuElementwise.ScaleBody { X = p, S = scale, N = x.Length };
+            _pool.For(CpuElementwise.Chunks(x.Length), ref body);
+        }
+    }
 }

@@ -9,6 +9,7 @@ internal sealed unsafe class Scratch
     private int _stride;
     private float[] _shared = [];
     private float* _sharedBase;
+    private double[] _doubles = [];
 
     public Scratch(int threads) => Threads = threads;
 
@@ -36,6 +37,13 @@ internal sealed unsafe class Scratch
             _sharedBase = Align(_shared);
         }
         return _sharedBase;
+    }
+
+    /// <summary>A shared region of at least <paramref name="count"/> doubles (pinned).</summary>
+    public double* SharedDoubles(int count)
+    {
+        if (_doubles.Length < count) _doubles = GC.AllocateUninitializedArray<double>(count, pinned: true);
+        fixed (double* p = _doubles) return p;
     }
 
     private static float* Align(float[] array)

@@ -49,6 +49,23 @@ foreach (int batch in settings.BatchSizes)
     Console.WriteLine($"generation batch size {batch,3}: {tokens} tokens in {best:F2} s (best of {settings.Repeats}) = {tokens / best:F0} tokens/s");
 }
 
+// Pipeline overhead: the same work straight through the Models generator (no data view, no decoding to text).
+{
+    int batch = settings.BatchSizes.Max();
+    var ids = prompts.Select(p => generator.Tokenizer.Encode(p.Text)).ToList();
+    var direct = MLNetGpt.Models.Sampling.TextGenerator.Create(generator.Model, batch);
+    var sampling = new MLNetGpt.Models.Sampling.SamplingOptions { MaxNewTokens = settings.Tokens, Seed = 1 };
+    direct.Generate(ids.Take(batch).ToList(), sampling);
+    double best = double.MaxValue;
+    for (int r = 0; r < settings.Repeats; r++)
+    {
+        var watch = Stopwatch.StartNew();
+        direct.Generate(ids, sampling);
+        best = Math.Min(best, watch.Elapsed.TotalSeconds);
+    }
+    Console.WriteLine($"direct TextGenerator, batch {batch}: {best:F2} s = {(double)settings.Prompts * settings.Tokens / best:F0} tokens/s (pipeline overhead {(results.First(x => x.Batch == batch).Seconds / best - 1) * 100:F1}%)");
+}
+
 Console.WriteLine();
 Console.WriteLine("| generation batch size | time (s) | tokens/s | vs batch " + results[0].Batch + " |");
 Console.WriteLine("|---:|---:|---:|---:|");

@@ -64,6 +64,11 @@ public sealed class GenerationTests
         CollectionAssert.AreEqual(
             model.Transform(view).GetColumn<string>("Generated").ToArray(),
             loaded.Transform(view).GetColumn<string>("Generated").ToArray());
+        var oneThread = ml.Model.Load(path, out _, new ModelLoadOptions { Threads = 1 });
+        Assert.AreEqual(1, ((TextGenerationTransformer)oneThread[1]).Model.Backend.ThreadCount);
+        CollectionAssert.AreEqual(
+            model.Transform(view).GetColumn<string>("Generated").ToArray(),
+            oneThread.Transform(view).GetColumn<string>("Generated").ToArray());
         var info = ml.Model.Inspect(path);
         Assert.AreEqual("TextGeneration", info.Steps[1].Loader);
         Assert.AreEqual(generator.ParameterCount, (long)info.Steps[1].Options["parameterCount"]!);

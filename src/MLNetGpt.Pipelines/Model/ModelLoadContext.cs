@@ -14,15 +14,19 @@ public sealed class ModelLoadContext
     private readonly ModelArchive _archive;
     private readonly ModelStepInfo _step;
 
-    internal ModelLoadContext(MLContext context, ModelArchive archive, ModelStepInfo step)
+    internal ModelLoadContext(MLContext context, ModelArchive archive, ModelStepInfo step, ModelLoadOptions loadOptions)
     {
         Context = context;
+        LoadOptions = loadOptions;
         _archive = archive;
         _step = step;
     }
 
     /// <summary>The context loading the model.</summary>
     public MLContext Context { get; }
+
+    /// <summary>The options the model is loaded with (device, threads, limits).</summary>
+    public ModelLoadOptions LoadOptions { get; }
 
     /// <summary>Position of the step in the model.</summary>
     public int StepIndex => _step.Index;

@@ -6,6 +6,12 @@ public sealed record ModelLoadOptions
 {
     /// <summary>Largest allowed uncompressed entry, in bytes. Default 4 GiB (GPT-2 XL weights are 6 GiB in fp32: raise it for those).</summary>
     public long MaxEntryBytes { get; init; } = 4L << 30;
+
+    /// <summary>Device that loaded language models run on ("cpu" or "reference"). Default "cpu".</summary>
+    public string Device { get; init; } = "cpu";
+
+    /// <summary>Threads of that device; 0 (default) uses all cores.</summary>
+    public int Threads { get; init; }
 }
 
 /// <summary>Saving, loading and serving models (ML.NET's <c>mlContext.Model</c>).</summary>
@@ -40,12 +46,13 @@ public sealed class ModelOperationsCatalog
     public TransformerChain<ITransformer> Load(string filePath, out DataViewSchema inputSchema, ModelLoadOptions? options)
     {
         options ??= new ModelLoadOptions();
+        ComputeDevices.Create(options.Device, options.Threads); // a bad device fails before the archive is read
         using var archive = ModelArchive.Open(filePath, options.MaxEntryBytes);
         var steps = new ITransformer[archive.Info.Steps.Count];
         foreach (var step in archive.Info.Steps)
         {
             var load = _context.ComponentCatalog.GetLoader(step.Loader, step.Index);
-            steps[step.Index] = load(new ModelLoadContext(_context, archive, step))
+            steps[step.Index] = load(new ModelLoadContext(_context, archive, step, options))
                 ?? throw new InvalidDataException($"The loader '{step.Loader}' returned null for step {step.Index}.");
         }
         inputSchema = archive.Info.InputSchema;

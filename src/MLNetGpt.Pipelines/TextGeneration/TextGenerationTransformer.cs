@@ -191,7 +191,7 @@ public sealed class TextGenerationTransformer : ITransformer
         var tokenizer = TokenizingTransformer.LoadTokenizer(context, TokenizerEntryName);
         ILanguageModel model;
         using (var s = context.OpenEntry(WeightsEntryName))
-            model = LanguageModel.Load(s, ComputeDevices.Create("cpu"));
+            model = LanguageModel.Load(s, ComputeDevices.Create(context.LoadOptions.Device, context.LoadOptions.Threads));
         try
         {
             return new TextGenerationTransformer(new LanguageModelHandle(model), tokenizer, columns, options, null);

@@ -1,0 +1,157 @@
+// `mlnetgpt generate MODEL.zip --prompt TEXT | --input prompts.csv|.jsonl --output out.jsonl`: streaming batch generation.
+using System.Text;
+using System.Text.Json;
+using MLNetGpt.Models.Serialization;
+using MLNetGpt.Pipelines;
+
+namespace MLNetGpt.Cli.Commands;
+
+/// <summary>Settings of one `generate` invocation.</summary>
+public sealed record GenerateRequest(string ModelPath, string? Prompt, string? InputPath, string? OutputPath, string? Column,
+    int? MaxNewTokens, float? Temperature, int? TopK, float? TopP, long? Seed, int? BatchSize, int Threads);
+
+/// <summary>Generates text from a saved model, for one prompt or a file of prompts, streaming rows in input order.</summary>
+public static class GenerateCommand
+{
+    /// <summary>Runs the command; returns the exit code.</summary>
+    public static int Run(GenerateRequest r, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        if ((r.Prompt is null) == (r.InputPath is null)) throw new CliException("generate needs exactly one of --prompt TEXT or --input FILE.");
+        if (r.InputPath is not null && r.OutputPath is null) throw new CliException("generate --input needs --output FILE.jsonl.");
+        var model = LoadedModel.Load(r.ModelPath);
+        var g = model.Generator;
+        var options = g.Options with
+        {
+            MaxNewTokens = r.MaxNewTokens ?? g.Options.MaxNewTokens,
+            Temperature = r.Temperature ?? g.Options.Temperature,
+            TopK = r.TopK ?? g.Options.TopK,
+            TopP = r.TopP ?? g.Options.TopP,
+            Seed = r.Seed ?? g.Options.Seed,
+            GenerationBatchSize = r.BatchSize ?? g.Options.GenerationBatchSize,
+        };
+        try { options.Validate(); }
+        catch (ArgumentException e) { throw new CliException(e.Message); }
+        var generator = g.WithOptions(options).WithDevice("cpu", r.Threads);
+
+        if (r.Prompt is not null)
+        {
+            string text = generator.Generate(r.Prompt, 0, cancellationToken);
+            if (r.OutputPath is null) { output.WriteLine(r.Prompt + text); return ExitCodes.Ok; }
+            AtomicFile.Write(r.OutputPath, s => WriteRow(s, r.Prompt, text));
+            return ExitCodes.Ok;
+        }
+
+        string inputPath = r.InputPath!;
+        if (!File.Exists(inputPath)) throw new CliException($"Input file '{inputPath}' does not exist.");
+        if (new FileInfo(inputPath).Length == 0) throw new CliException($"Input file '{inputPath}' is empty.");
+        var ctx = model.Context;
+        IDataView prompts = Path.GetExtension(inputPath).ToLowerInvariant() switch
+        {
+            ".csv" => ctx.Data.LoadFromCsvFile(inputPath),
+            ".jsonl" or ".json" => ctx.Data.LoadFromJsonLinesFile(inputPath),
+            ".txt" => ctx.Data.LoadFromTextFile(inputPath, DataOperationsCatalog.DefaultTextColumnName, oneRowPerLine: true),
+            var ext => throw new CliException($"Input file '{inputPath}' has extension '{ext}'; expected .csv, .jsonl or .txt."),
+        };
+        string expected = model.InputSchema.Count > 0 ? model.InputSchema[0].Name : DataOperationsCatalog.DefaultTextColumnName;
+        string column = r.Column ?? PickColumn(prompts.Schema, expected, inputPath);
+        if (prompts.Schema.GetColumnOrNull(column) is null)
+            throw new CliException($"Could not find input column '{column}' in '{inputPath}'. Columns present: {string.Join(", ", prompts.Schema.Select(c => c.Name))}.");
+        var promptColumn = column;
+        if (column != expected)
+            prompts = ctx.Transforms.CopyColumns(expected, column).Fit(prompts).Transform(prompts);
+
+        // The saved chain with its generation step swapped for the one carrying this command's options; lazy until read.
+        IDataView generated = model.Chain.Select(step => step is TextGenerationTransformer ? generator : step)
+            .Aggregate(prompts, (view, step) => step.Transform(view));
+
+        long rows = 0;
+        var outCol = generated.Schema[generator.Columns.OutputColumnName];
+        var inCol = generated.Schema[promptColumn];
+        int batch = options.GenerationBatchSize;
+        catch (ArgumentException e) { throw new CliException(e.Message); }
+        var generator = g.WithOptions(options).WithDevice("cpu", r.Threads);
+
+        if (r.Prompt is not null)
+        {
+            string text = generator.Generate(r.Prompt, 0, cancellationToken);
+            if (r.OutputPath is null) { output.WriteLine(r.Prompt + text); return ExitCodes.Ok; }
+            AtomicFile.Write(r.OutputPath, s => WriteRow(s, r.Prompt, text));
+            return ExitCodes.Ok;
+        }
+
+        string inputPath = r.InputPath!;
+        if (!File.Exists(inputPath)) throw new CliException($"Input file '{inputPath}' does not exist.");
+        if (new FileInfo(inputPath).Length == 0) throw new CliException($"Input file '{inputPath}' is empty.");
+        var ctx = model.Context;
+        IDataView prompts = Path.GetExtension(inputPath).ToLowerInvariant() switch
+        {
+            ".csv" => ctx.Data.LoadFromCsvFile(inputPath),
+            ".jsonl" or ".json" => ctx.Data.LoadFromJsonLinesFile(inputPath),
+            ".txt" => ctx.Data.LoadFromTextFile(inputPath, DataOperationsCatalog.DefaultTextColumnName, oneRowPerLine: true),
+            var ext => throw new CliException($"Input file '{inputPath}' has extension '{ext}'; expected .csv, .jsonl or .txt."),
+        };
+        string expected = model.InputSchema.Count > 0 ? model.InputSchema[0].Name : DataOperationsCatalog.DefaultTextColumnName;
+        string column = r.Column ?? PickColumn(prompts.Schema, expected, inputPath);
+        if (prompts.Schema.GetColumnOrNull(column) is null)
+            throw new CliException($"Could not find input column '{column}' in '{inputPath}'. Columns present: {string.Join(", ", prompts.Schema.Select(c => c.Name))}.");
+        var promptColumn = column;
+        if (column != expected)
+            prompts = ctx.Transforms.CopyColumns(expected, column).Fit(prompts).Transform(prompts);
+
+        // The saved chain with its generation step swapped for the one carrying this command's options; lazy until read.
+        IDataView generated = model.Chain.Select(step => step is TextGenerationTransformer ? generator : step)
+            .Aggregate(prompts, (view, step) => step.Transform(view));
+
+        long rows = 0;
+        var outCol = generated.Schema[generator.Columns.OutputColumnName];
+        var inCol = generated.Schema[promptColumn];
+        int batch = options.GenerationBatchSize;
+        try
+        {
+            AtomicFile.Write(r.OutputPath!, stream =>
+            {
+                using var cursor = generated.GetRowCursor([outCol, inCol]);
+                var getOut = cursor.GetGetter<string>(outCol);
+                var getIn = cursor.GetGetter<string>(inCol);
+                string text = "", prompt = "";
+                while (cursor.MoveNext())
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    getIn(ref prompt);
+                    getOut(ref text);
+                    WriteRow(stream, prompt, text);
+                    rows++;
+                }
+            });
+        }
+        catch (ArgumentException e)
+        {
+            // Prompts are encoded a micro-batch at a time, so the bad one is among the rows after the last one written.
+            string where = batch == 1 ? $"row {rows + 1}" : $"rows {rows + 1}-{rows + batch}";
+            throw new CliException($"{inputPath}, {where}: {e.Message} Nothing was written to '{r.OutputPath}'.");
+        }
+        error.WriteLine($"wrote {rows} rows to {r.OutputPath}");
+        return ExitCodes.Ok;
+    }
+
+    private static string PickColumn(DataViewSchema schema, string expected, string path)
+    {
+        if (schema.GetColumnOrNull(expected) is not null) return expected;
+        foreach (var name in new[] { "Prompt", "prompt", "text", "Text" })
+            if (schema.GetColumnOrNull(name) is not null) return name;
+        var texts = schema.Where(c => c.Type is TextDataViewType).ToList();
+        if (texts.Count == 1) return texts[0].Name;
+        throw new CliException($"Could not find input column '{expected}' in '{path}' (pass --column). Columns present: {string.Join(", ", schema.Select(c => c.Name))}.");
+    }
+
+    private static void WriteRow(Stream stream, string prompt, string generated)
+    {
+        using var json = new Utf8JsonWriter(stream);
+        json.WriteStartObject();
+        json.WriteString("prompt", prompt);
+        json.WriteString("generated", generated);
+        json.WriteEndObject();
+        json.Flush();
+        stream.WriteByte((byte)'\n');
+    }
+}

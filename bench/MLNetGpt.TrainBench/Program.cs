@@ -1,6 +1,7 @@
 // Training benchmark: trains one configuration on Tiny Shakespeare (char level) and prints one JSON line with throughput,
 // losses, peak RSS and KV-cache sampling speed. bench/compare-pytorch runs it beside bench/pytorch/train_ref.py.
 // Usage: MLNetGpt.TrainBench --config nanogpt-cpu [--threads 2] [--iters N] [--eval-iters N] [--sample-tokens 500] [--data PATH]
+//        [--profile] (kernel time per training step, to stderr) [--show-sample] (the sampled text, to stderr)
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -29,10 +30,17 @@ var vocab = CharVocabulary.Create(text);
 var (train, val) = DataSplit.TrainValidation(vocab.Encode(text));
 text = null!;
 
-var backend = CpuBackend.Create(threads);
+IComputeBackend backend = CpuBackend.Create(threads);
+TimingBackend? timing = args_.ContainsKey("profile") ? new TimingBackend(backend) : null;
+if (timing is not null) backend = timing;
 var model = LanguageModel.Create(bench.Model with { VocabularySize = vocab.Size }, backend, seed: 1337);
 var trainer = LanguageModelTrainer.Create(model, train, val, training with { EvalIters = Math.Max(1, evalIters) });
 var result = trainer.Run();
+if (timing is not null)
+{
+    Console.Error.WriteLine($"training: {result.MillisecondsPerIter:F3} ms/step wall over {result.Steps} steps; kernel time per step:");
+    timing.Report(Console.Error, result.Steps);
+}
 double? trainLoss = null, valLoss = null;
 if (evalIters > 0)
 {
@@ -44,9 +52,15 @@ if (evalIters > 0)
 // KV-cache sampling: one row from a newline prompt, temperature 1.
 var generator = TextGenerator.Create(model, 1);
 generator.Generate([0], new SamplingOptions { MaxNewTokens = 20, Seed = 1 }); // warm up
+timing?.Reset();
 var sw = Stopwatch.StartNew();
 var sample = generator.Generate([0], new SamplingOptions { MaxNewTokens = sampleTokens, Seed = 1337 });
 double sampleSeconds = sw.Elapsed.TotalSeconds;
+if (timing is not null)
+{
+    Console.Error.WriteLine($"sampling: {sampleSeconds * 1e6 / sample.Length:F1} us/token wall; kernel time per token:");
+    timing.Report(Console.Error, sample.Length, "token");
+}
 
 var line = new Dictionary<string, object?>
 {
@@ -74,12 +88,12 @@ static Dictionary<string, string> ParseArgs(string[] a)
     {
         if (!a[i].StartsWith("--", StringComparison.Ordinal)) throw new ArgumentException($"Unexpected argument '{a[i]}'.");
         string key = a[i][2..];
-        if (key == "show-sample") { d[key] = "1"; continue; }
+        if (key is "show-sample" or "profile") { d[key] = "1"; continue; }
         if (i + 1 >= a.Length) throw new ArgumentException($"Option --{key} needs a value.");
         d[key] = a[++i];
     }
     foreach (var k in d.Keys)
-        if (k is not ("config" or "threads" or "iters" or "eval-iters" or "sample-tokens" or "data" or "show-sample"))
+        if (k is not ("config" or "threads" or "iters" or "eval-iters" or "sample-tokens" or "data" or "show-sample" or "profile"))
             throw new ArgumentException($"Unknown option --{k}.");
     return d;
 }

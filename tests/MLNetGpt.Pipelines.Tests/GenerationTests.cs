@@ -154,4 +154,29 @@ public sealed class GenerationTests
     {
         public string Generated { get; set; } = "";
     }
+
+    [TestMethod]
+    public void GenerateHelperRenamesThePromptColumnAndOverridesOptions()
+    {
+        var (ml, model, _) = TinyModels.Gpt;
+        string csv = Path.Combine(Path.GetTempPath(), "mlnetgpt-prompts-" + Guid.NewGuid().ToString("N") + ".csv");
+        File.WriteAllText(csv, "Prompt\nROMEO:\nKING\n");
+        var options = new TextGenerationOptions { MaxNewTokens = 7 };
+        var output = ml.TextGeneration.Generate(model, ml.Data.LoadFromCsvFile(csv), "Prompt", options);
+        var rows = ml.Data.CreateEnumerable<PromptAndGenerated>(output).ToArray();
+        CollectionAssert.AreEqual(new[] { "ROMEO:", "KING" }, rows.Select(r => r.Prompt).ToArray());
+        CollectionAssert.AreEqual(Generate(TinyModels.WithOptions(options), ["ROMEO:", "KING"]), rows.Select(r => r.Generated).ToArray());
+        var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.TextGeneration.Generate(model, ml.Data.LoadFromCsvFile(csv), "Question"));
+        StringAssert.Contains(e.Message, "Could not find input column 'Question'. Columns present: 'Prompt' (Text).");
+        var overridden = ml.TextGeneration.WithGenerationOptions(model, options);
+        Assert.AreEqual(7, TextGenerationModel.Find(overridden).Generator.Options.MaxNewTokens);
+        Assert.AreEqual(100, model.LastTransformer.Options.MaxNewTokens);
+        File.Delete(csv);
+    }
+
+    public sealed class PromptAndGenerated
+    {
+        public string Prompt { get; set; } = "";
+        public string Generated { get; set; } = "";
+    }
 }

@@ -16,6 +16,46 @@ public sealed class TextGenerationCatalog
     public TextGenerationTrainers Trainers { get; }
 
     /// <summary>
+    /// <paramref name="model"/> with its generator's settings replaced by <paramref name="options"/> (weights shared, not
+    /// copied), e.g. to apply command-line overrides before generating or saving.
+    /// </summary>
+    public TransformerChain<ITransformer> WithGenerationOptions(ITransformer model, TextGenerationOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var (generator, index, steps) = TextGenerationModel.Find(model);
+        var copy = steps.ToArray();
+        copy[index] = generator.WithOptions(options);
+        return new TransformerChain<ITransformer>(copy);
+    }
+
+    /// <summary>
+    /// Generates for every row of <paramref name="prompts"/>, lazily (nothing runs until a cursor moves; rows stream in
+    /// micro-batches). <paramref name="promptColumnName"/> names the prompt text column when it differs from the column the
+    /// model was fitted on (found from its tokenizer step, e.g. "Text"); <paramref name="options"/> overrides the saved
+    /// generation settings; <paramref name="cancellationToken"/> stops between batches. The output has the prompt columns
+    /// plus the generated text column.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The prompt column is missing or not text.</exception>
+    public IDataView Generate(ITransformer model, IDataView prompts, string? promptColumnName = null,
+        TextGenerationOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prompts);
+        var (generator, index, steps) = TextGenerationModel.Find(model);
+        if (options is not null) generator = generator.WithOptions(options);
+        var data = prompts;
+        if (promptColumnName is not null)
+        {
+            SchemaErrors.RequireColumn(prompts.Schema, promptColumnName, TextDataViewType.Instance);
+            string expected = steps.OfType<TokenizingTransformer>().FirstOrDefault()?.InputColumnName ?? generator.Columns.SourceColumnName;
+            if (expected != promptColumnName) data = new ColumnCopyingTransformer(expected, promptColumnName).Transform(data);
+        }
+        var before = new TransformerChain<ITransformer>([.. steps.Take(index)]);
+        var after = new TransformerChain<ITransformer>([.. steps.Skip(index + 1)]);
+        after.GetOutputSchema(generator.GetOutputSchema(before.GetOutputSchema(data.Schema)));
+        return after.Transform(generator.Transform(before.Transform(data), cancellationToken));
+    }
+
+    /// <summary>
     /// Mean cross-entropy (nats/token) and perplexity e^loss of <paramref name="model"/> on <paramref name="data"/>: the
     /// rows' token ids (computed by the model's own tokenizer steps from raw text, or read from the token column) are
     /// concatenated and scored over consecutive windows of the model's block size, <paramref name="batchSize"/> windows at a
@@ -28,10 +68,7 @@ public sealed class TextGenerationCatalog
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "Batch size must be at least 1.");
-        var steps = model is IEnumerable<ITransformer> chain ? chain.ToList() : [model];
-        int index = steps.FindLastIndex(t => t is TextGenerationTransformer);
-        if (index < 0) throw new ArgumentException("The model has no TextGenerationTransformer step to evaluate.", nameof(model));
-        var generator = (TextGenerationTransformer)steps[index];
+        var (generator, index, steps) = TextGenerationModel.Find(model);
         string tokenColumn = generator.Columns.TokenColumnName;
         int[] tokens;
         if (data.Schema.GetColumnOrNull(tokenColumn) is null && data.Schema.GetColumnOrNull(generator.Columns.SourceColumnName) is { Type: TextDataViewType } && index == 0)
@@ -54,6 +91,24 @@ public sealed class TextGenerationCatalog
         if (maxBatches > 0) windows = Math.Min(windows, (long)maxBatches * batchSize);
         return new TextGenerationMetrics(loss, Math.Exp(loss), tokens.Length, windows * blockSize);
     }
+}
+
+/// <summary>Helpers for serving a fitted or loaded text generation model.</summary>
+public static class TextGenerationModel
+{
+    /// <summary>The last <see cref="TextGenerationTransformer"/> step of <paramref name="model"/> and its index in the flattened steps.</summary>
+    /// <exception cref="ArgumentException">The model has none.</exception>
+    public static (TextGenerationTransformer Generator, int Index, IReadOnlyList<ITransformer> Steps) Find(ITransformer model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var steps = Flatten(model).ToList();
+        int index = steps.FindLastIndex(t => t is TextGenerationTransformer);
+        if (index < 0) throw new ArgumentException("The model has no TextGenerationTransformer step.", nameof(model));
+        return ((TextGenerationTransformer)steps[index], index, steps);
+    }
+
+    private static IEnumerable<ITransformer> Flatten(ITransformer model) =>
+        model is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : [model];
 }
 
 /// <summary>The trainers of <see cref="TextGenerationCatalog"/>.</summary>

@@ -68,44 +68,6 @@ public static class GenerateCommand
         var outCol = generated.Schema[generator.Columns.OutputColumnName];
         var inCol = generated.Schema[promptColumn];
         int batch = options.GenerationBatchSize;
-        catch (ArgumentException e) { throw new CliException(e.Message); }
-        var generator = g.WithOptions(options).WithDevice("cpu", r.Threads);
-
-        if (r.Prompt is not null)
-        {
-            string text = generator.Generate(r.Prompt, 0, cancellationToken);
-            if (r.OutputPath is null) { output.WriteLine(r.Prompt + text); return ExitCodes.Ok; }
-            AtomicFile.Write(r.OutputPath, s => WriteRow(s, r.Prompt, text));
-            return ExitCodes.Ok;
-        }
-
-        string inputPath = r.InputPath!;
-        if (!File.Exists(inputPath)) throw new CliException($"Input file '{inputPath}' does not exist.");
-        if (new FileInfo(inputPath).Length == 0) throw new CliException($"Input file '{inputPath}' is empty.");
-        var ctx = model.Context;
-        IDataView prompts = Path.GetExtension(inputPath).ToLowerInvariant() switch
-        {
-            ".csv" => ctx.Data.LoadFromCsvFile(inputPath),
-            ".jsonl" or ".json" => ctx.Data.LoadFromJsonLinesFile(inputPath),
-            ".txt" => ctx.Data.LoadFromTextFile(inputPath, DataOperationsCatalog.DefaultTextColumnName, oneRowPerLine: true),
-            var ext => throw new CliException($"Input file '{inputPath}' has extension '{ext}'; expected .csv, .jsonl or .txt."),
-        };
-        string expected = model.InputSchema.Count > 0 ? model.InputSchema[0].Name : DataOperationsCatalog.DefaultTextColumnName;
-        string column = r.Column ?? PickColumn(prompts.Schema, expected, inputPath);
-        if (prompts.Schema.GetColumnOrNull(column) is null)
-            throw new CliException($"Could not find input column '{column}' in '{inputPath}'. Columns present: {string.Join(", ", prompts.Schema.Select(c => c.Name))}.");
-        var promptColumn = column;
-        if (column != expected)
-            prompts = ctx.Transforms.CopyColumns(expected, column).Fit(prompts).Transform(prompts);
-
-        // The saved chain with its generation step swapped for the one carrying this command's options; lazy until read.
-        IDataView generated = model.Chain.Select(step => step is TextGenerationTransformer ? generator : step)
-            .Aggregate(prompts, (view, step) => step.Transform(view));
-
-        long rows = 0;
-        var outCol = generated.Schema[generator.Columns.OutputColumnName];
-        var inCol = generated.Schema[promptColumn];
-        int batch = options.GenerationBatchSize;
         try
         {
             AtomicFile.Write(r.OutputPath!, stream =>

@@ -5,13 +5,14 @@ using System.Text.Json;
 using MLNetGpt.Tokenizers;
 
 var data = args.Length > 0 && args[0].Length > 0 ? args[0] : FindSharedData();
-var repeats = args.Length > 1 ? int.Parse(args[1]) : 7;
+var repeats = args.Length > 1 ? int.Parse(args[1]) : 10;
 var text = File.ReadAllText(Path.Combine(data, "tinyshakespeare.txt"));
 var bytes = Encoding.UTF8.GetByteCount(text);
 var mb = bytes / 1e6;
 // Paragraphs for the all-cores run: independent texts, as a data job would have.
 var paragraphs = text.Split("\n\n");
 
+// Usage: MLNetGpt.TokenizerBench [SHARED_DATA_DIR] [REPEATS]; every figure is the best and the median of REPEATS timed runs after one warm-up.
 Emit(new { bench = "environment", cores = Environment.ProcessorCount, runtime = Environment.Version.ToString(), os = System.Runtime.InteropServices.RuntimeInformation.OSDescription, corpus_bytes = bytes });
 
 foreach (var (name, encoding, file) in new[] { ("gpt2", TiktokenEncoding.Gpt2, "gpt2.tiktoken"), ("cl100k_base", TiktokenEncoding.Cl100kBase, "cl100k_base.tiktoken") })
@@ -30,6 +31,9 @@ foreach (var (name, encoding, file) in new[] { ("gpt2", TiktokenEncoding.Gpt2, "
 
     var decodeBytes = Measure(repeats * 3, () => tokenizer.DecodeToBytes(ids));
     Emit(new { bench = "decode_bytes", encoding = name, tokens = ids.Length, best_s = decodeBytes.Best, median_s = decodeBytes.Median, mb_per_s = mb / decodeBytes.Best });
+    var destination = new byte[tokenizer.GetByteCount(ids)];
+    var decodeSpan = Measure(repeats * 3, () => tokenizer.DecodeToBytes(ids, destination));
+    Emit(new { bench = "decode_into_span", encoding = name, tokens = ids.Length, best_s = decodeSpan.Best, median_s = decodeSpan.Median, mb_per_s = mb / decodeSpan.Best });
     var decodeString = Measure(repeats * 3, () => tokenizer.Decode(ids));
     Emit(new { bench = "decode_string", encoding = name, tokens = ids.Length, best_s = decodeString.Best, median_s = decodeString.Median, mb_per_s = mb / decodeString.Best });
 }

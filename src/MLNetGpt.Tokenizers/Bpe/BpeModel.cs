@@ -22,19 +22,29 @@ internal sealed class BpeModel
     private readonly PairTable _pairs;
     private readonly ByteSpanTable? _wholeTokens;
 
+    // Token bytes back to back (few large objects keep full GCs cheap): token i is _arena[_offsets[i] .. _offsets[i + 1]).
+    private readonly byte[] _arena;
+    private readonly int[] _offsets;
+
     private BpeModel(byte[][] tokens, int[] byteToId, PairTable pairs, ByteSpanTable? wholeTokens, (int Left, int Right)[]? merges)
     {
-        Tokens = tokens;
+        _offsets = new int[tokens.Length + 1];
+        for (var i = 0; i < tokens.Length; i++) _offsets[i + 1] = checked(_offsets[i] + tokens[i].Length);
+        _arena = new byte[_offsets[^1]];
+        for (var i = 0; i < tokens.Length; i++) tokens[i].CopyTo(_arena, _offsets[i]);
         _byteToId = byteToId;
         _pairs = pairs;
         _wholeTokens = wholeTokens;
         Merges = merges;
     }
 
-    /// <summary>Bytes of each ordinary token, by id.</summary>
-    public byte[][] Tokens { get; }
+    /// <summary>Bytes of ordinary token <paramref name="id"/>.</summary>
+    public ReadOnlySpan<byte> Token(int id) => _arena.AsSpan(_offsets[id], _offsets[id + 1] - _offsets[id]);
 
-    public int TokenCount => Tokens.Length;
+    /// <summary>Total bytes of all ordinary tokens.</summary>
+    public int TotalTokenBytes => _arena.Length;
+
+    public int TokenCount => _offsets.Length - 1;
 
     /// <summary>The learned merges (merges semantics), or null for a rank table.</summary>
     public (int Left, int Right)[]? Merges { get; }

@@ -47,16 +47,16 @@ public sealed class BpeTokenizer : Tokenizer
         _decodeLength = new int[_vocabularySize];
         Array.Fill(_decodeLength, -1);
         var specialBytes = _specialTokens.ToDictionary(t => t.Value, t => Utf8Conversion.GetBytes(t.Key));
-        var total = model.Tokens.Sum(t => (long)t.Length) + specialBytes.Values.Sum(b => (long)b.Length);
+        var total = model.TotalTokenBytes + specialBytes.Values.Sum(b => (long)b.Length);
         _decodeBytes = new byte[total + 16]; // 16 spare bytes: DecodeToBytes copies 16 at a time
         var at = 0;
-        for (var id = 0; id < model.TokenCount; id++) Place(id, model.Tokens[id], ref at);
+        for (var id = 0; id < model.TokenCount; id++) Place(id, model.Token(id), ref at);
         foreach (var (id, bytes) in specialBytes) Place(id, bytes, ref at);
     }
 
-    private void Place(int id, byte[] bytes, ref int at)
+    private void Place(int id, ReadOnlySpan<byte> bytes, ref int at)
     {
-        bytes.CopyTo(_decodeBytes, at);
+        bytes.CopyTo(_decodeBytes.AsSpan(at));
         _decodeStart[id] = at;
         _decodeLength[id] = bytes.Length;
         at += bytes.Length;
@@ -189,7 +189,7 @@ public sealed class BpeTokenizer : Tokenizer
     {
         ArgumentNullException.ThrowIfNull(stream);
         using var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(false), 1 << 16, leaveOpen: true) { NewLine = "\n" };
-        TiktokenFile.Write(writer, _model.Tokens);
+        TiktokenFile.Write(writer, _model);
     }
 
     private protected override void WriteTo(TextWriter writer) => BpeTokenizerFile.Write(writer, this, _model);
@@ -242,39 +242,10 @@ public sealed class BpeTokenizer : Tokenizer
     // ---------------------------------------------------------------- decode
 
     /// <inheritdoc/>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override byte[] DecodeToBytes(ReadOnlySpan<int> ids)
     {
-        var lengths = _decodeLength;
-        long total = 0;
-        foreach (var id in ids)
-        {
-            if ((uint)id >= (uint)lengths.Length || lengths[id] < 0) ThrowBadId(id);
-            total += lengths[id];
-        }
-        var result = GC.AllocateUninitializedArray<byte>(checked((int)total));
-        ref var source = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_decodeBytes);
-        ref var destination = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(result);
-        ref var starts = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_decodeStart);
-        ref var lengthRef = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(lengths);
-        var at = 0;
-        var end = result.Length;
-        foreach (var id in ids)
-        {
-            var length = Unsafe.Add(ref lengthRef, id);
-            ref var from = ref Unsafe.Add(ref source, Unsafe.Add(ref starts, id));
-            if (length <= 16 && at + 16 <= end)
-            {
-                // One 16-byte copy: the table has 16 spare bytes at its end, and the bytes written past this token are
-                // overwritten by the next one (the last tokens take the exact path).
-                Unsafe.WriteUnaligned(ref Unsafe.Add(ref destination, at), Unsafe.ReadUnaligned<System.Runtime.Intrinsics.Vector128<byte>>(ref from));
-            }
-            else
-            {
-                Unsafe.CopyBlockUnaligned(ref Unsafe.Add(ref destination, at), ref from, (uint)length);
-            }
-            at += length;
-        }
+        var result = GC.AllocateUninitializedArray<byte>(checked((int)GetByteCount(ids)));
+        CopyTokenBytes(ids, result);
         return result;
     }
 
@@ -300,11 +271,33 @@ public sealed class BpeTokenizer : Tokenizer
         var total = GetByteCount(ids);
         if (total > destination.Length)
             throw new ArgumentException($"The destination holds {destination.Length} bytes; the ids decode to {total}.", nameof(destination));
+        return CopyTokenBytes(ids, destination[..(int)total]); // never write past the decoded bytes
+    }
+
+    /// <summary>The decode kernel: ids already validated and <paramref name="destination"/> long enough.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private int CopyTokenBytes(ReadOnlySpan<int> ids, Span<byte> destination)
+    {
+        ref var source = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_decodeBytes);
+        ref var output = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(destination);
+        ref var starts = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_decodeStart);
+        ref var lengths = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_decodeLength);
         var at = 0;
+        var end = destination.Length;
         foreach (var id in ids)
         {
-            var length = _decodeLength[id];
-            _decodeBytes.AsSpan(_decodeStart[id], length).CopyTo(destination[at..]);
+            var length = Unsafe.Add(ref lengths, id);
+            ref var from = ref Unsafe.Add(ref source, Unsafe.Add(ref starts, id));
+            if (length <= 16 && at + 16 <= end)
+            {
+                // One 16-byte copy: the table has 16 spare bytes at its end, and the bytes written past this token are
+                // overwritten by the next one (tokens near the end of the destination take the exact path).
+                Unsafe.WriteUnaligned(ref Unsafe.Add(ref output, at), Unsafe.ReadUnaligned<System.Runtime.Intrinsics.Vector128<byte>>(ref from));
+            }
+            else
+            {
+                Unsafe.CopyBlockUnaligned(ref Unsafe.Add(ref output, at), ref from, (uint)length);
+            }
             at += length;
         }
         return at;

@@ -43,7 +43,7 @@ internal static class BpeTokenizerFile
         else
         {
             writer.Write($"ranks {model.TokenCount.ToString(CultureInfo.InvariantCulture)}\n");
-            TiktokenFile.Write(writer, model.Tokens);
+            TiktokenFile.Write(writer, model);
         }
         writer.Write("end\n");
     }

@@ -50,15 +50,16 @@ internal static class TiktokenFile
     }
 
     /// <summary>Writes one line per token in rank order.</summary>
-    public static void Write(TextWriter writer, byte[][] tokens)
+    public static void Write(TextWriter writer, BpeModel model)
     {
-        var check = new ByteSpanTable(tokens.Length, tokens.Sum(t => t.Length));
-        for (var rank = 0; rank < tokens.Length; rank++)
+        var check = new ByteSpanTable(model.TokenCount, model.TotalTokenBytes);
+        for (var rank = 0; rank < model.TokenCount; rank++)
         {
-            var first = check.GetOrAdd(tokens[rank], rank, out var added);
+            var token = model.Token(rank);
+            var first = check.GetOrAdd(token, rank, out var added);
             if (!added)
                 throw new InvalidOperationException($"Tokens {check.ValueAt(first)} and {rank} have the same bytes; a .tiktoken rank file cannot hold both.");
-            writer.Write(Convert.ToBase64String(tokens[rank]));
+            writer.Write(Convert.ToBase64String(token));
             writer.Write(' ');
             writer.Write(rank.ToString(System.Globalization.CultureInfo.InvariantCulture));
             writer.Write('\n');

@@ -21,7 +21,9 @@ internal sealed class LanguageModelHandle(ILanguageModel model)
     {
         lock (_lock)
         {
-            if (_generator is null || _generator.MaxBatchSize != batchSize) _generator = TextGenerator.Create(Model, batchSize);
+            // A generator with a larger KV cache serves smaller requests with identical results (rows are seeded by id),
+            // so alternating batch sizes (a view, then single prompts) never reallocates the cache.
+            if (_generator is null || _generator.MaxBatchSize < batchSize) _generator = TextGenerator.Create(Model, batchSize);
             return _generator.Generate(prompts, options, rowIds, cancellationToken);
         }
     }

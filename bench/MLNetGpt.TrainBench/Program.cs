@@ -41,13 +41,9 @@ if (timing is not null)
     Console.Error.WriteLine($"training: {result.MillisecondsPerIter:F3} ms/step wall over {result.Steps} steps; kernel time per step:");
     timing.Report(Console.Error, result.Steps);
 }
-double? trainLoss = null, valLoss = null;
-if (evalIters > 0)
-{
-    var (t, v) = trainer.EstimateLoss();
-    trainLoss = t;
-    valLoss = v;
-}
+// The trainer's final estimate (EvalIters random batches of each split, eval mode) gives the reported losses.
+double? trainLoss = evalIters > 0 ? result.FinalTrainLoss : null;
+double? valLoss = evalIters > 0 ? result.FinalValLoss : null;
 
 // KV-cache sampling: one row from a newline prompt, temperature 1.
 var generator = TextGenerator.Create(model, 1);

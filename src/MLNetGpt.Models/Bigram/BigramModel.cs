@@ -1,5 +1,5 @@
 // The bigram baseline: a V×V table whose row for the current token is the logits of the next token. No GPT machinery:
-// forward is a row gather, backward a row scatter-add (both through the backend's encoder kernels with zero positions).
+// training takes one softmax per table row (through the backend) and gathers the B·T losses and gradients from it.
 using MLNetGpt.Tensors;
 
 namespace MLNetGpt.Models;
@@ -13,8 +13,9 @@ public sealed class BigramModel : ITrainableModel
     private const string TableName = "token_embedding_table.weight";
     private readonly ArenaSlice _table;
     private readonly int _v;
-    private float[] _logits = [], _losses = [], _dlosses = [];
-    private readonly float[] _zeroPositions, _positionGrad;
+    private readonly float[] _zeroPositions;
+    private readonly float[] _probs, _rowLosses;
+    private readonly int[] _ignoreTargets, _counts;
 
     private BigramModel(BigramConfig config, IComputeBackend backend)
     {
@@ -29,7 +30,11 @@ public sealed class BigramModel : ITrainableModel
         Gradients = Arena.Create(layout);
         // The encoder kernel adds a position row; the bigram has none, so it gets zeros, and their gradient goes to a scratch.
         _zeroPositions = new float[config.BlockSize * _v];
-        _positionGrad = new float[config.BlockSize * _v];
+        _probs = new float[_v * _v];
+        _rowLosses = new float[_v];
+        _ignoreTargets = new int[_v];
+        Array.Fill(_ignoreTargets, -1); // the row softmax only: no loss is read from the kernel
+        _counts = new int[_v];
     }
 
     /// <summary>Builds a bigram model with its table drawn from N(0,1) using <paramref name="seed"/>.</summary>
@@ -93,42 +98,52 @@ public sealed class BigramModel : ITrainableModel
 
     /// <inheritdoc/>
     public float ForwardLoss(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets, int batchSize, int length) =>
-        Forward(inputs, targets, batchSize, length, out _);
+        Forward(inputs, targets, batchSize * length, out _);
 
     /// <inheritdoc/>
     public float ForwardBackward(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets, int batchSize, int length, float lossScale, ulong dropoutSeed)
     {
-        float loss = Forward(inputs, targets, batchSize, length, out int counted);
         int bt = batchSize * length;
-        var dlosses = _dlosses.AsSpan(0, bt);
-        dlosses.Fill(counted == 0 ? 0f : lossScale / counted);
-        var logits = _logits.AsSpan(0, bt * _v);
-        Backend.SoftmaxCrossEntropyBackward(logits, dlosses, logits, targets, bt, _v); // in place
-        Backend.EncoderBackward(Gradients[_table], _positionGrad.AsSpan(0, length * _v), logits, inputs, batchSize, length, _v);
-        Array.Clear(_positionGrad); // position gradients are meaningless for a bigram; keep the scratch from growing
+        float loss = Forward(inputs, targets, bt, out int counted);
+        if (counted == 0) return loss;
+        // ∂loss/∂table[x] = Σ over positions i with input x of (softmax(table[x]) - onehot(y_i)) · scale
+        //                 = scale · (count[x] · probs[x] - Σ_i onehot(y_i)): one pass over the rows used, one over the positions.
+        float scale = lossScale / counted;
+        var grad = Gradients[_table];
+        var counts = _counts.AsSpan();
+        counts.Clear();
+        for (int i = 0; i < bt; i++) if (targets[i] >= 0) counts[inputs[i]]++;
+        for (int x = 0; x < _v; x++)
+        {
+            if (counts[x] == 0) continue;
+            float w = scale * counts[x];
+            var g = grad.Slice(x * _v, _v);
+            var p = _probs.AsSpan(x * _v, _v);
+            for (int j = 0; j < _v; j++) g[j] += w * p[j];
+        }
+        for (int i = 0; i < bt; i++) if (targets[i] >= 0) grad[inputs[i] * _v + targets[i]] -= scale;
         return loss;
     }
 
-    private float Forward(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets, int b, int t, out int counted)
+    /// <summary>
+    /// Mean loss over positions whose target is not -1. The logits of a position are the table row of its input, so the softmax
+    /// is computed once per table row (V rows, through the backend) instead of once per position (B·T rows).
+    /// </summary>
+    private float Forward(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets, int bt, out int counted)
     {
-        int bt = b * t;
-        if (_logits.Length < bt * _v)
-        {
-            _logits = new float[bt * _v];
-            _losses = new float[bt];
-            _dlosses = new float[bt];
-        }
-        var logits = _logits.AsSpan(0, bt * _v);
-        var losses = _losses.AsSpan(0, bt);
-        Backend.EncoderForward(logits, inputs[..bt], Parameters[_table], _zeroPositions.AsSpan(0, t * _v), b, t, _v);
-        Backend.SoftmaxCrossEntropyForward(losses, logits, logits, targets[..bt], bt, _v);
+        if (inputs.Length < bt || targets.Length < bt)
+            throw new ArgumentException($"inputs and targets need {bt} ids (got {inputs.Length} and {targets.Length}).");
+        Backend.SoftmaxCrossEntropyForward(_rowLosses, _probs, Parameters[_table], _ignoreTargets, _v, _v);
         counted = 0;
         double sum = 0;
         for (int i = 0; i < bt; i++)
         {
-            if (targets[i] < 0) continue;
+            int x = inputs[i], y = targets[i];
+            if ((uint)x >= (uint)_v) throw new ArgumentOutOfRangeException(nameof(inputs), x, $"Token id {x} at index {i} is outside [0,{_v}).");
+            if (y < 0) continue;
+            if (y >= _v) throw new ArgumentOutOfRangeException(nameof(targets), y, $"Target {y} at index {i} is outside [0,{_v}).");
             counted++;
-            sum += losses[i];
+            sum += -MathF.Log(MathF.Max(_probs[x * _v + y], float.Epsilon));
         }
         return counted == 0 ? 0f : (float)(sum / counted);
     }

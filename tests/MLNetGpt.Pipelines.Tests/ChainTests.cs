@@ -49,6 +49,19 @@ public sealed class ChainTests
     }
 
     [TestMethod]
+    public void NestedChainEstimatorsGetTheirOwnSeeds()
+    {
+        var ml = new MLContext(9);
+        var outer = new RecordingEstimator(ml, "Text", TimeSpan.Zero);
+        var innerA = new RecordingEstimator(ml, "Text", TimeSpan.Zero);
+        var innerB = new RecordingEstimator(ml, "Text", TimeSpan.Zero);
+        outer.Append(innerA.Append(innerB)).Fit(ml.Data.LoadText("x"));
+        var seeds = new[] { outer.SeedSeen, innerA.SeedSeen, innerB.SeedSeen };
+        Assert.AreEqual(3, seeds.Distinct().Count());
+        Assert.AreEqual(ml.DeriveSeed(0), outer.SeedSeen);
+    }
+
+    [TestMethod]
     public void ChainAppliesStepsInOrderAndExposesLastTransformer()
     {
         var ml = new MLContext(1);

@@ -2,11 +2,11 @@
 namespace MLNetGpt.Pipelines;
 
 /// <summary>
-/// Estimators fitted in order. <see cref="Fit"/> first checks the whole chain's schema (milliseconds), so a missing or
+/// Estimators fitted in order. <see cref="Fit(IDataView)"/> first checks the whole chain's schema (milliseconds), so a missing or
 /// mistyped column fails before any tokenizer or model trains; then fits each estimator on the lazily transformed output
 /// of the ones before it. Seeded estimators get their chain position, from which their seed derives.
 /// </summary>
-public sealed class EstimatorChain<TLastTransformer> : IEstimator<TransformerChain<TLastTransformer>>
+public sealed class EstimatorChain<TLastTransformer> : ISeededEstimator<TransformerChain<TLastTransformer>>
     where TLastTransformer : class, ITransformer
 {
     private readonly IEstimator<ITransformer>[] _estimators;
@@ -43,14 +43,23 @@ public sealed class EstimatorChain<TLastTransformer> : IEstimator<TransformerCha
     }
 
     /// <inheritdoc/>
-    public TransformerChain<TLastTransformer> Fit(IDataView input)
+    public TransformerChain<TLastTransformer> Fit(IDataView input) => Fit(input, null);
+
+    /// <summary>
+    /// Fits this chain as the estimator at <paramref name="chainPosition"/> of an outer chain: its estimators get positions
+    /// hashed from (outer position, inner position), so they never share a seed with the outer chain's estimators.
+    /// </summary>
+    public TransformerChain<TLastTransformer> Fit(IDataView input, int chainPosition) => Fit(input, (int?)chainPosition);
+
+    private TransformerChain<TLastTransformer> Fit(IDataView input, int? outerPosition)
     {
         ArgumentNullException.ThrowIfNull(input);
         GetOutputSchema(input.Schema);
         var fitted = new ITransformer[_estimators.Length];
         for (int i = 0; i < _estimators.Length; i++)
         {
-            fitted[i] = _estimators[i] is ISeededEstimator<ITransformer> seeded ? seeded.Fit(input, i) : _estimators[i].Fit(input);
+            int position = outerPosition is { } outer ? SeedMath.Derive(outer, i, 0x5EED) : i;
+            fitted[i] = _estimators[i] is ISeededEstimator<ITransformer> seeded ? seeded.Fit(input, position) : _estimators[i].Fit(input);
             if (i < _estimators.Length - 1) input = fitted[i].Transform(input);
         }
         return new TransformerChain<TLastTransformer>(fitted);

@@ -95,15 +95,16 @@ public sealed class DataLoadingTests
     }
 
     [TestMethod]
-    public void JsonLinesInferTypesFromFirstLine()
+    public void JsonLinesSchemaIsTheUnionOfAllLinesWithNumbersWidened()
     {
         var ml = new MLContext(1);
-        string path = TempFile("{\"Prompt\":\"To be\",\"Id\":1,\"T\":0.5,\"Ids\":[1,2]}\n\n{\"Prompt\":\"or not\",\"Id\":2,\"T\":1}\n");
+        string path = TempFile("{\"Prompt\":\"To be\",\"Id\":1,\"T\":1,\"Ids\":[1,2]}\n\n{\"Prompt\":\"or not\",\"Id\":2,\"T\":0.5,\"Extra\":\"x\"}\n");
         var view = ml.Data.LoadFromJsonLinesFile(path);
-        Assert.AreEqual("'Prompt' (Text), 'Id' (Int32), 'T' (Single), 'Ids' (Vector<Int32>)", view.Schema.ToString());
+        Assert.AreEqual("'Prompt' (Text), 'Id' (Int32), 'T' (Single), 'Ids' (Vector<Int32>), 'Extra' (Text)", view.Schema.ToString());
         CollectionAssert.AreEqual(new[] { "To be", "or not" }, view.GetColumn<string>("Prompt").ToArray());
         CollectionAssert.AreEqual(new[] { 1, 2 }, view.GetColumn<int>("Id").ToArray());
-        CollectionAssert.AreEqual(new[] { 0.5f, 1f }, view.GetColumn<float>("T").ToArray());
+        CollectionAssert.AreEqual(new[] { 1f, 0.5f }, view.GetColumn<float>("T").ToArray());
+        CollectionAssert.AreEqual(new[] { "", "x" }, view.GetColumn<string>("Extra").ToArray());
         Assert.AreEqual(0, view.GetColumn<int[]>("Ids").Last().Length);
         File.Delete(path);
     }
@@ -112,13 +113,18 @@ public sealed class DataLoadingTests
     public void JsonLinesErrorsNameFileAndLine()
     {
         var ml = new MLContext(1);
-        string path = TempFile("{\"Prompt\":\"a\"}\n{\"Prompt\":3}\n{oops\n");
-        var view = ml.Data.LoadFromJsonLinesFile(path);
-        var e = Assert.ThrowsExactly<InvalidDataException>(() => view.GetColumn<string>("Prompt").ToArray());
-        StringAssert.Contains(e.Message, "line 2");
+        string path = TempFile("{\"Prompt\":\"a\"}\n{\"Prompt\":3}\n");
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => ml.Data.LoadFromJsonLinesFile(path));
+        StringAssert.Contains(e.Message, "line 2: property 'Prompt' is Int32 here but Text on an earlier line");
         StringAssert.Contains(e.Message, path);
         File.WriteAllText(path, "{\"a\":\"x\"}\n{oops\n");
-        e = Assert.ThrowsExactly<InvalidDataException>(() => ml.Data.LoadFromJsonLinesFile(path).GetColumn<string>("a").ToArray());
+        e = Assert.ThrowsExactly<InvalidDataException>(() => ml.Data.LoadFromJsonLinesFile(path));
+        StringAssert.Contains(e.Message, "line 2");
+        // A file changed after loading is re-read by each cursor, and its errors name the line too.
+        File.WriteAllText(path, "{\"a\":\"x\"}\n");
+        var view = ml.Data.LoadFromJsonLinesFile(path);
+        File.WriteAllText(path, "{\"a\":\"x\"}\n{\"a\":[1]}\n");
+        e = Assert.ThrowsExactly<InvalidDataException>(() => view.GetColumn<string>("a").ToArray());
         StringAssert.Contains(e.Message, "line 2");
         File.Delete(path);
     }

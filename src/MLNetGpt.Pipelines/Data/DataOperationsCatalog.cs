@@ -63,9 +63,10 @@ public sealed class DataOperationsCatalog
         TextLoaders.Csv(path, hasHeader, separator);
 
     /// <summary>
-    /// A view of a JSON Lines file (one JSON object per line). Columns come from the first object: strings are text,
-    /// numbers Single (Int32 when integral), arrays of numbers vectors. Later rows may omit keys (empty/zero) but not
-    /// change a type. Errors name the file and line.
+    /// A view of a JSON Lines file (one JSON object per line). The file is scanned once for the schema: the union of the
+    /// objects' keys; strings are text, numbers Int32 when every value is integral else Single, arrays of numbers vectors
+    /// (likewise). Rows may omit keys (empty text, zero, empty vector) but not change a string into a number. Rows are then
+    /// streamed as cursors move. Errors name the file and line.
     /// </summary>
     public IDataView LoadFromJsonLinesFile(string path) => TextLoaders.JsonLines(path);
 

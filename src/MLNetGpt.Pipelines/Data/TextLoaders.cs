@@ -83,7 +83,9 @@ internal static class TextLoaders
     public static IDataView JsonLines(string path)
     {
         CheckFile(path);
-        var builder = new DataViewSchema.Builder();
+        // One pass over the file fixes the schema: the union of keys in order of first appearance, with Int32 widened to
+        // Single (and Vector<Int32> to Vector<Single>) when any row has a fractional number there.
+        var types = new List<(string Name, DataViewType Type)>();
         int lineNumber = 0;
         foreach (var line in File.ReadLines(path))
         {
@@ -91,12 +93,29 @@ internal static class TextLoaders
             if (string.IsNullOrWhiteSpace(line)) continue;
             using var doc = ParseLine(path, lineNumber, line);
             foreach (var p in doc.RootElement.EnumerateObject())
-                builder.AddColumn(p.Name, TypeOf(path, lineNumber, p));
-            break;
+            {
+                var type = TypeOf(path, lineNumber, p);
+                int i = types.FindIndex(t => t.Name == p.Name);
+                if (i < 0) types.Add((p.Name, type));
+                else types[i] = (p.Name, Widen(types[i].Type, type) ?? throw new InvalidDataException(
+                    $"JSON Lines file '{path}' line {lineNumber}: property '{p.Name}' is {type} here but {types[i].Type} on an earlier line."));
+            }
         }
+        if (types.Count == 0) throw new InvalidDataException($"JSON Lines file '{path}' has no object with properties.");
+        var builder = new DataViewSchema.Builder();
+        foreach (var (name, type) in types) builder.AddColumn(name, type);
         var schema = builder.ToSchema();
-        if (schema.Count == 0) throw new InvalidDataException($"JSON Lines file '{path}' has no object with properties; columns come from the first line.");
         return new RowSourceDataView(schema, () => JsonRows(path, schema));
+    }
+
+    private static DataViewType? Widen(DataViewType a, DataViewType b)
+    {
+        if (a == b) return a;
+        var single = NumberDataViewType.Single;
+        var int32 = NumberDataViewType.Int32;
+        if ((a == int32 && b == single) || (a == single && b == int32)) return single;
+        if (a is VectorDataViewType && b is VectorDataViewType) return new VectorDataViewType(single);
+        return null;
     }
 
     private static JsonDocument ParseLine(string path, int lineNumber, string line)

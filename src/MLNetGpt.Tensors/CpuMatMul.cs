@@ -13,6 +13,13 @@ internal static unsafe class CpuMatMul
     public static void Forward(WorkerPool pool, Scratch scratch, float* output, float* input, float* weight, float* bias, int bt, int c, int oc)
     {
         if (bt == 0) return;
+        if (bt <= MatMulSmall.MaxRows && MatMulGemm.UseVector512)
+        {
+            // decoding: no packing; columns in groups of 16 over the threads
+            var small = new SmallBody { O = output, X = input, W = weight, Bias = bias, M = bt, N = oc, K = c, Zeros = scratch.Zeros(c) };
+            pool.For((oc + 15) / 16, ref small);
+            return;
+        }
         float* packed = scratch.Shared(checked((int)MatMulGemm.PackedLength(oc, c)));
         int panels = (oc + NR - 1) / NR;
         var pack = new PackBody { Dst = packed, W = weight, N = oc, K = c };
@@ -94,6 +101,15 @@ internal static unsafe class CpuMatMul
                 }
             MatMulGemm.Run(Op, m0, m1, n0, n1, Scratch.Worker(worker));
         }
+    }
+
+    private struct SmallBody : IParallelBody
+    {
+        public float* O, X, W, Bias, Zeros;
+        public int M, N, K;
+
+        public readonly void Execute(int start, int end, int worker) =>
+            MatMulSmall.Run(O, N, X, K, W, K, Bias, M, start * 16, Math.Min(end * 16, N), K, Zeros);
     }
 
     private struct PackBody : IParallelBody

@@ -10,6 +10,7 @@ internal sealed unsafe class Scratch
     private float[] _shared = [];
     private float* _sharedBase;
     private double[] _doubles = [];
+    private float[] _zeros = [];
 
     public Scratch(int threads) => Threads = threads;
 
@@ -37,6 +38,13 @@ internal sealed unsafe class Scratch
             _sharedBase = Align(_shared);
         }
         return _sharedBase;
+    }
+
+    /// <summary>At least <paramref name="count"/> zeros (pinned, never written).</summary>
+    public float* Zeros(int count)
+    {
+        if (_zeros.Length < count) _zeros = GC.AllocateArray<float>(count, pinned: true);
+        fixed (float* p = _zeros) return p;
     }
 
     /// <summary>A shared region of at least <paramref name="count"/> doubles (pinned).</summary>

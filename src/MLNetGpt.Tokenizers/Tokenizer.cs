@@ -102,7 +102,7 @@ public abstract class Tokenizer
 
     /// <summary>Decodes ids to a string; invalid UTF-8 becomes U+FFFD (one per maximal invalid subpart), as tiktoken does.</summary>
     /// <exception cref="ArgumentOutOfRangeException">An id is outside [0, VocabularySize) or unused.</exception>
-    public string Decode(ReadOnlySpan<int> ids) => Utf8Conversion.GetString(DecodeToBytes(ids));
+    public virtual string Decode(ReadOnlySpan<int> ids) => Utf8Conversion.GetString(DecodeToBytes(ids));
 
     /// <inheritdoc cref="Decode(ReadOnlySpan{int})"/>
     public string Decode(IEnumerable<int> ids) => Decode(ToSpan(ids));

@@ -249,6 +249,27 @@ public sealed class BpeTokenizer : Tokenizer
         return result;
     }
 
+    /// <inheritdoc/>
+    public override string Decode(ReadOnlySpan<int> ids)
+    {
+        // Decode into a pooled buffer, so only the string itself is allocated.
+        var total = checked((int)GetByteCount(ids));
+        if (total <= 512)
+        {
+            Span<byte> small = stackalloc byte[512];
+            return Utf8Conversion.GetString(small[..CopyTokenBytes(ids, small[..total])]);
+        }
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(total);
+        try
+        {
+            return Utf8Conversion.GetString(buffer.AsSpan(0, CopyTokenBytes(ids, buffer.AsSpan(0, total))));
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
     /// <summary>Number of bytes that <see cref="DecodeToBytes(ReadOnlySpan{int})"/> returns for <paramref name="ids"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">An id is outside [0, VocabularySize) or unused.</exception>
     public long GetByteCount(ReadOnlySpan<int> ids)

@@ -39,6 +39,20 @@ public sealed class TrainingTests
     }
 
     [TestMethod]
+    public void TokenColumnNotMadeByATokenizerFailsAtSchemaCheck()
+    {
+        var ml = new MLContext(1);
+        var ids = ml.Data.LoadFromEnumerable(new[] { new IdsRow { Tokens = Enumerable.Range(0, 100).Select(i => i % 7).ToArray() } });
+        var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.TextGeneration.Trainers.Gpt(Slow).GetOutputSchema(ids.Schema));
+        StringAssert.Contains(e.Message, "Column 'Tokens' was not produced by a tokenizer step");
+    }
+
+    public sealed class IdsRow
+    {
+        public int[] Tokens { get; set; } = [];
+    }
+
+    [TestMethod]
     public void InvalidOptionsFailBeforeTraining()
     {
         var ml = new MLContext(1);

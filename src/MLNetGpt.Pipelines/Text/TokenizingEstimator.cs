@@ -35,7 +35,10 @@ public sealed class TokenizingEstimator : IEstimator<TokenizingTransformer>
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {
         SchemaErrors.RequireColumn(inputSchema, InputColumnName, TextDataViewType.Instance);
-        return MappedDataView.OutputSchema(inputSchema, [new OutputColumn(OutputColumnName, TokenizingTransformer.TokenIdsType)]);
+        // The tokenizer itself exists only after Fit; its source column is known now, which tells trainers downstream that
+        // this column will carry a tokenizer.
+        return MappedDataView.OutputSchema(inputSchema, [new OutputColumn(OutputColumnName, TokenizingTransformer.TokenIdsType,
+            new DataViewSchema.Annotations([new(AnnotationNames.SourceColumn, InputColumnName)]))]);
     }
 
     /// <inheritdoc/>

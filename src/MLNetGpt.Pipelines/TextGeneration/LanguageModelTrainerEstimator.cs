@@ -28,7 +28,10 @@ public sealed class LanguageModelTrainerEstimator : ISeededEstimator<TextGenerat
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
-        SchemaErrors.RequireColumn(inputSchema, Options.TokenColumnName, TokenizingTransformer.TokenIdsType);
+        var column = SchemaErrors.RequireColumn(inputSchema, Options.TokenColumnName, TokenizingTransformer.TokenIdsType);
+        if (!column.Annotations.TryGetValue<string>(AnnotationNames.SourceColumn, out _))
+            throw new ArgumentOutOfRangeException("inputSchema",
+                $"Column '{Options.TokenColumnName}' was not produced by a tokenizer step, so the model could not decode its output; add Transforms.Text.Tokenize* (or TokenizeWith for a given tokenizer) before the trainer.");
         CheckOptions();
         var outputs = new List<OutputColumn> { new(Options.OutputColumnName, TextDataViewType.Instance) };
         if (Options.OutputTokenColumnName is not null) outputs.Add(new(Options.OutputTokenColumnName, TokenizingTransformer.TokenIdsType));

@@ -119,6 +119,16 @@ public sealed class ToolCommandTests
     }
 
     [TestMethod]
+    public void DataManifestAgreesWithTheLoader()
+    {
+        using var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(TestData.RepositoryRoot, "data", "manifest.json")));
+        var shakespeare = manifest.RootElement.GetProperty("datasets").EnumerateArray().Single(d => d.GetProperty("name").GetString() == "tinyshakespeare");
+        Assert.AreEqual(MLNetGpt.Models.Data.TinyShakespeare.Sha256, shakespeare.GetProperty("sha256").GetString());
+        Assert.AreEqual(MLNetGpt.Models.Data.TinyShakespeare.Url, shakespeare.GetProperty("url").GetString());
+        Assert.AreEqual(new FileInfo(TestData.TinyShakespearePath).Length, shakespeare.GetProperty("bytes").GetInt64());
+    }
+
+    [TestMethod]
     public void KeysListsEveryKey()
     {
         var r = CliRunner.Run("keys");

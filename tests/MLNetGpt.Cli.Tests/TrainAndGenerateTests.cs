@@ -138,6 +138,16 @@ public sealed class TrainAndGenerateTests
     }
 
     [TestMethod]
+    public void GenerateOverTheShippedPromptsFile()
+    {
+        var output = Path.Combine(CliRunner.TempDirectory(), "out.jsonl");
+        var r = CliRunner.Run("generate", _model, "--input", Path.Combine(TestData.RepositoryRoot, "data", "prompts.csv"), "--output", output, "--max-new-tokens", "8");
+        Assert.AreEqual(0, r.ExitCode, r.ToString());
+        var prompts = File.ReadAllLines(output).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("prompt").GetString()).ToList();
+        CollectionAssert.AreEqual(new[] { "ROMEO:", "JULIET:", "First Citizen:", "KING RICHARD III:", "To be, or not to be", "Now is the winter", "O, what a" }, prompts);
+    }
+
+    [TestMethod]
     public void GenerateOverJsonlTenThousandPromptsStreamsInOrder()
     {
         var dir = CliRunner.TempDirectory();

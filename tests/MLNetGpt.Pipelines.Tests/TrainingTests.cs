@@ -81,6 +81,14 @@ public sealed class TrainingTests
         var a = Run(5);
         CollectionAssert.AreEqual(a, Run(5));
         CollectionAssert.AreNotEqual(a, Run(6));
+
+        // Without an explicit generation seed, the fitted generator's seed derives from the context seed and its position.
+        var ml = new MLContext(5);
+        var model = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text")
+            .Append(ml.TextGeneration.Trainers.Gpt(TinyModels.TinyGpt(0)))
+            .Fit(ml.Data.LoadText(TinyModels.Text(2_000)));
+        Assert.AreEqual(ml.DeriveSeed(1, 2), model.LastTransformer.Options.Seed);
+        Assert.AreNotEqual(new MLContext(6).DeriveSeed(1, 2), model.LastTransformer.Options.Seed);
     }
 
     [TestMethod]

@@ -94,7 +94,8 @@ public sealed class LanguageModelTrainerEstimator : ISeededEstimator<TextGenerat
             OutputColumnName = Options.OutputColumnName,
             OutputTokenColumnName = Options.OutputTokenColumnName,
         };
-        return new TextGenerationTransformer(new LanguageModelHandle(trainer.Model), tokenizer, columns, Options.Generation, result);
+        var generation = Options.Generation.Seed is null ? Options.Generation with { Seed = _context.DeriveSeed(chainPosition, 2) } : Options.Generation;
+        return new TextGenerationTransformer(new LanguageModelHandle(trainer.Model), tokenizer, columns, generation, result);
     }
 
     /// <summary>All rows of a token id column, concatenated.</summary>

@@ -27,8 +27,14 @@ public sealed record TextGenerationOptions
     /// </summary>
     public IReadOnlyList<string> StopSequences { get; init; } = [];
 
-    /// <summary>Base seed of sampling. Default 1337.</summary>
-    public long Seed { get; init; } = 1337;
+    /// <summary>
+    /// Base seed of sampling. Null (default): a trainer fills in a seed derived from the MLContext seed and its chain
+    /// position, which is then saved with the model; anywhere else null means <see cref="DefaultSeed"/>.
+    /// </summary>
+    public long? Seed { get; init; }
+
+    /// <summary>The seed used when <see cref="Seed"/> is null outside a trainer: 1337 (nanoGPT's).</summary>
+    public const long DefaultSeed = 1337;
 
     /// <summary>Rows generated together in one batched forward pass with a KV cache (memory ∝ this). Default 32.</summary>
     public int GenerationBatchSize { get; init; } = 32;
@@ -55,7 +61,7 @@ public sealed record TextGenerationOptions
         Temperature = Temperature,
         TopK = TopK,
         TopP = TopP,
-        Seed = unchecked((ulong)Seed),
+        Seed = unchecked((ulong)(Seed ?? DefaultSeed)),
         StopTokens = stopTokens,
     };
 }

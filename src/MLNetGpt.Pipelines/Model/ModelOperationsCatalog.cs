@@ -4,8 +4,11 @@ namespace MLNetGpt.Pipelines;
 /// <summary>Options for loading a model.</summary>
 public sealed record ModelLoadOptions
 {
-    /// <summary>Largest allowed uncompressed entry, in bytes. Default 4 GiB (GPT-2 XL weights are 6 GiB in fp32: raise it for those).</summary>
-    public long MaxEntryBytes { get; init; } = 4L << 30;
+    /// <summary>
+    /// Largest allowed uncompressed entry, in bytes. Default and maximum: <see cref="Array.MaxLength"/> (about 2 GiB, entries
+    /// are verified in memory), enough for GPT-2 medium in fp32; lower it to refuse big models from untrusted sources.
+    /// </summary>
+    public long MaxEntryBytes { get; init; } = Array.MaxLength;
 
     /// <summary>Device that loaded language models run on ("cpu" or "reference"). Default "cpu".</summary>
     public string Device { get; init; } = "cpu";
@@ -46,6 +49,7 @@ public sealed class ModelOperationsCatalog
     public TransformerChain<ITransformer> Load(string filePath, out DataViewSchema inputSchema, ModelLoadOptions? options)
     {
         options ??= new ModelLoadOptions();
+        CheckLimit(options);
         ComputeDevices.Create(options.Device, options.Threads); // a bad device fails before the archive is read
         using var archive = ModelArchive.Open(filePath, options.MaxEntryBytes);
         var steps = new ITransformer[archive.Info.Steps.Count];
@@ -59,10 +63,18 @@ public sealed class ModelOperationsCatalog
         return new TransformerChain<ITransformer>(steps);
     }
 
+    private static void CheckLimit(ModelLoadOptions options)
+    {
+        if (options.MaxEntryBytes < 1 || options.MaxEntryBytes > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(options), options.MaxEntryBytes, $"MaxEntryBytes must be in [1, {Array.MaxLength}].");
+    }
+
     /// <summary>Reads and validates a model's manifest (steps, options, files, input schema) without loading any weights.</summary>
     public ModelInfo Inspect(string filePath, ModelLoadOptions? options = null)
     {
-        using var archive = ModelArchive.Open(filePath, (options ?? new ModelLoadOptions()).MaxEntryBytes);
+        options ??= new ModelLoadOptions();
+        CheckLimit(options);
+        using var archive = ModelArchive.Open(filePath, options.MaxEntryBytes);
         return archive.Info;
     }
 

@@ -179,4 +179,22 @@ public sealed class GenerationTests
         public string Prompt { get; set; } = "";
         public string Generated { get; set; } = "";
     }
+
+    [TestMethod]
+    public void Gpt2TokenizerModelRoundTripsThroughZip()
+    {
+        var ml = new MLContext(21);
+        var model = ml.Transforms.Text.TokenizeIntoBpeIds("Tokens", "Text", MLNetGpt.Testing.TestData.Tokenizers("gpt2.tiktoken"))
+            .Append(ml.TextGeneration.Trainers.Gpt(TinyModels.TinyGpt(3) with { BlockSize = 8, Generation = new TextGenerationOptions { MaxNewTokens = 5 } }))
+            .Fit(ml.Data.LoadText(TinyModels.Text(3_000)));
+        Assert.AreEqual(50257, model.LastTransformer.Model.VocabularySize);
+        string path = Path.Combine(Path.GetTempPath(), "mlnetgpt-gpt2-" + Guid.NewGuid().ToString("N") + ".zip");
+        ml.Model.Save(model, new DataViewSchema.Builder().AddColumn("Text", TextDataViewType.Instance).ToSchema(), path);
+        var loaded = ml.Model.Load(path, out _);
+        var prompts = ml.Data.LoadFromEnumerable(new[] { new TextRow { Text = "Hello world" }, new TextRow { Text = "First Citizen:" } });
+        var expected = model.Transform(prompts).GetColumn<int[]>("Tokens").ToArray();
+        CollectionAssert.AreEqual(new[] { 15496, 995 }, expected[0]);
+        CollectionAssert.AreEqual(model.Transform(prompts).GetColumn<string>("Generated").ToArray(), loaded.Transform(prompts).GetColumn<string>("Generated").ToArray());
+        File.Delete(path);
+    }
 }

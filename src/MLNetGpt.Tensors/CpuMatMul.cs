@@ -27,8 +27,8 @@ internal static unsafe class CpuMatMul
         scratch.EnsurePerWorker(MatMulGemm.ScratchFloats);
         var body = new GemmBody
         {
-            Op = new GemmOperands { A = input, Lda = c, ARowsOverK = true, B = packed, BPrepacked = true, C = output, Ldc = oc, K = c },
-            M = bt, N = oc, Scratch = scratch, Bias = bias, InitOutput = true,
+            Op = new GemmOperands { A = input, Lda = c, ARowsOverK = true, B = packed, BPrepacked = true, C = output, Ldc = oc, K = c, InitC = true, Bias = bias },
+            M = bt, N = oc, Scratch = scratch,
         };
         Run(pool, ref body);
     }
@@ -83,8 +83,7 @@ internal static unsafe class CpuMatMul
     {
         public GemmOperands Op;
         public int M, N;
-        public bool SplitRows, InitOutput;
-        public float* Bias;
+        public bool SplitRows;
         public Scratch Scratch;
 
         public readonly void Execute(int start, int end, int worker)
@@ -92,13 +91,6 @@ internal static unsafe class CpuMatMul
             int m0 = 0, m1 = M, n0 = 0, n1 = N;
             if (SplitRows) { m0 = start * MR; m1 = Math.Min(end * MR, M); }
             else { n0 = start * NR; n1 = Math.Min(end * NR, N); }
-            if (InitOutput)
-                for (int m = m0; m < m1; m++)
-                {
-                    var row = new Span<float>(Op.C + (long)m * Op.Ldc + n0, n1 - n0);
-                    if (Bias == null) row.Clear();
-                    else new ReadOnlySpan<float>(Bias + n0, n1 - n0).CopyTo(row);
-                }
             MatMulGemm.Run(Op, m0, m1, n0, n1, Scratch.Worker(worker));
         }
     }

@@ -28,11 +28,14 @@ internal unsafe struct GemmOperands
     public float* C;
     public int Ldc;
     public int K;
+    /// <summary>When true, C is first set to Bias (null: zero) instead of accumulated into (forward).</summary>
+    public bool InitC;
+    public float* Bias;
 }
 
 internal static unsafe class MatMulGemm
 {
-    public const int MR = 12, NR = 32, KC = 256, MC = 120, NC = 512;
+    public const int MR = 12, NR = 32, KC = 256, MC = 120, NC = 2048;
     private const int AS = KC + 16; // row stride of the A row buffer (padding keeps the 12 rows off one cache set)
 
     /// <summary>True when the AVX-512 kernels run; tests switch it off to cover the fallback.</summary>
@@ -105,6 +108,16 @@ internal static unsafe class MatMulGemm
                 for (int ic = m0; ic < m1; ic += MC)
                 {
                     int mc = Math.Min(MC, m1 - ic);
+                    if (op.InitC && pc == 0)
+                    {
+                        // set this block of C to the bias just before its first use (it is then in cache)
+                        for (int r = ic; r < ic + mc; r++)
+                        {
+                            var row = new Span<float>(op.C + (long)r * op.Ldc + jc, nc);
+                            if (op.Bias == null) row.Clear();
+                            else new ReadOnlySpan<float>(op.Bias + jc, nc).CopyTo(row);
+                        }
+                    }
                     if (op.ARowsOverK) CopyRowsA(aBuf, op.A + (long)ic * op.Lda + pc, op.Lda, kc, mc);
                     else PackA(aBuf, op.A + (long)pc * op.Lda + ic, op.Lda, kc, mc);
                     int aPanel = op.ARowsOverK ? MR * AS : MR * kc;
@@ -117,6 +130,7 @@ internal static unsafe class MatMulGemm
                             int mr = Math.Min(MR, mc - ir);
                             float* pa = aBuf + (long)(ir / MR) * aPanel;
                             float* ct = op.C + (long)(ic + ir) * op.Ldc + jc + jr;
+                            if (ir + MR < mc) PrefetchTile(ct + (long)MR * op.Ldc, op.Ldc);
                             if (mr == MR && nr == NR)
                             {
                                 if (op.ARowsOverK) KernelRowsA(kc, pa, pb, ct, op.Ldc);
@@ -137,6 +151,17 @@ internal static unsafe class MatMulGemm
                     }
                 }
             }
+        }
+    }
+
+    // C tiles of large outputs live in DRAM: ask for the next one while this one computes.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchTile(float* c, int ldc)
+    {
+        for (int r = 0; r < MR; r++)
+        {
+            Sse.Prefetch0(c + (long)r * ldc);
+            Sse.Prefetch0(c + (long)r * ldc + 16);
         }
     }
 
@@ -309,6 +334,8 @@ internal static unsafe class MatMulGemm
         for (int m = m0; m < m1; m++)
         {
             float* crow = op.C + (long)m * op.Ldc;
+            if (op.InitC)
+                for (int n2 = n0; n2 < n1; n2++) crow[n2] = op.Bias == null ? 0f : op.Bias[n2];
             int n = n0;
             if (!op.BPrepacked && Vector256.IsHardwareAccelerated && Fma.IsSupported)
             {

@@ -103,4 +103,31 @@ public sealed class MatMulTests
             AssertBitwise(db1!, db, $"dbias {threads} threads");
         }
     }
+
+    [TestMethod]
+    [DataRow(1, 33, 20)] [DataRow(37, 70, 45)] [DataRow(5, 16, 16)]
+    public void FallbackWithoutAvx512GivesTheSameBits(int bt, int c, int oc)
+    {
+        var inp = Random(bt * c, 1); var w = Random(oc * c, 2); var b = Random(oc, 3); var dout = Random(bt * oc, 4);
+        (float[] O, float[] Di, float[] Dw, float[] Db) Run()
+        {
+            var be = CpuBackend.Create(2);
+            var o = new float[bt * oc]; var di = Random(bt * c, 5); var dw = Random(oc * c, 6); var db = Random(oc, 7);
+            be.MatMulForward(o, inp, w, b, bt, c, oc);
+            be.MatMulBackward(di, dw, db, dout, inp, w, bt, c, oc);
+            return (o, di, dw, db);
+        }
+        var fast = Run();
+        bool saved = MatMulGemm.UseVector512;
+        MatMulGemm.UseVector512 = false;
+        try
+        {
+            var slow = Run();
+            AssertBitwise(fast.O, slow.O, "forward");
+            AssertBitwise(fast.Di, slow.Di, "dinp");
+            AssertBitwise(fast.Dw, slow.Dw, "dweight");
+            AssertBitwise(fast.Db, slow.Db, "dbias");
+        }
+        finally { MatMulGemm.UseVector512 = saved; }
+    }
 }

@@ -55,6 +55,14 @@ foreach (var vocabularySize in new[] { 512, 1024, 4096 })
     Emit(new { bench = "train", pattern = "gpt4", vocabulary_size = vocabularySize, merges = trained!.Merges!.Count, best_s = train.Best, median_s = train.Median });
 }
 
+{
+    // Basic BPE (no split): the whole corpus is one chunk of 1.1 M byte tokens.
+    var options = new BpeTrainerOptions { VocabularySize = 1024, Pattern = SplitPattern.None };
+    BpeTokenizer? trained = null;
+    var train = Measure(3, () => trained = BpeTokenizer.Train(text, options));
+    Emit(new { bench = "train", pattern = "none", vocabulary_size = 1024, merges = trained!.Merges!.Count, best_s = train.Best, median_s = train.Median });
+}
+
 static (double Best, double Median) Measure(int repeats, Action action)
 {
     // Warm-up: enough calls for tiered compilation to promote the hot methods, and a pause for the background JIT.

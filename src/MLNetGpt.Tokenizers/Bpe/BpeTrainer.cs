@@ -12,7 +12,7 @@ namespace MLNetGpt.Tokenizers.Bpe;
 /// (smallest chunk number containing it, byte offset of its left token in that chunk); byte offsets, unlike token
 /// indices, do not move when other merges happen in the chunk. Each pair keeps a count, a lower bound of that key, and
 /// the list of chunks it was created in (ascending, because chunks are always visited in ascending order). A heap orders
-/// pairs by (count desc, key asc). Applying a merge touches only the chunks in the merged pair's list. Keys only grow
+/// pairs by (count desc, key asc). Applying a merge touches only the chunks in the merged pair's list, and in them only the pairs next to a merge site. Keys only grow
 /// when occurrences vanish, and a vanished occurrence leaves a stale lower bound; so before accepting the top of the
 /// heap its exact key is recomputed from its chunk list: if larger, it is stored and the heap re-sifted. Every other
 /// pair's bound is at most its exact key, so an accepted top is the true minbpe choice.</para>
@@ -47,6 +47,9 @@ internal sealed class BpeTrainer
     // Changes gathered while a merge rewrites its chunks, applied to the heap one pair at a time (a heap can only
     // repair one out-of-place element at a time, so priorities never change while the pair sits in the heap).
     private readonly List<int> _touched = [];
+    private readonly List<int> _sites = [];
+    private readonly List<int> _newSites = [];
+    private readonly List<int> _newOffsets = [];
     private bool[] _isTouched = new bool[1024];
     private long[] _pendingCount = new long[1024];
     private int[] _pendingKeyChunk = new int[1024];
@@ -134,14 +137,7 @@ internal sealed class BpeTrainer
             merges.Add((a, b));
 
             var list = _chunks[best];
-            for (var i = _chunksFrom[best]; i < list.Count; i++)
-            {
-                var c = list[i];
-                if (FindPair(c, a, b, out _) < 0) continue;
-                RemoveChunkPairs(c);
-                MergeInChunk(c, a, b, newToken);
-                AddChunkPairs(c, newToken);
-            }
+            for (var i = _chunksFrom[best]; i < list.Count; i++) MergeInChunk(list[i], a, b, newToken);
             FlushTouched();
         }
         return merges.ToArray();
@@ -196,20 +192,7 @@ internal sealed class BpeTrainer
         return -1;
     }
 
-    private void RemoveChunkPairs(int c)
-    {
-        var start = _chunkStart[c];
-        var n = _chunkLength[c];
-        var weight = _chunkCount[c];
-        for (var i = 0; i + 1 < n; i++)
-        {
-            var p = _pairIndex.Get(_tokens[start + i], _tokens[start + i + 1]);
-            Touch(p);
-            _pendingCount[p] -= weight;
-        }
-    }
-
-    /// <summary>Counts the chunk's pairs; pairs holding <paramref name="newToken"/> (or all pairs, initially) record the chunk and their key bound.</summary>
+    /// <summary>Counts the chunk's pairs (initial pass); pairs holding <paramref name="newToken"/> (all pairs when -1) record the chunk and their key bound.</summary>
     private void AddChunkPairs(int c, int newToken)
     {
         var start = _chunkStart[c];
@@ -237,27 +220,93 @@ internal sealed class BpeTrainer
         }
     }
 
-    /// <summary>Replaces (a, b) by <paramref name="newToken"/> left to right without overlap, as minbpe's <c>merge</c>.</summary>
+    /// <summary>
+    /// Replaces (a, b) by <paramref name="newToken"/> left to right without overlap, as minbpe's <c>merge</c>, and
+    /// records the count changes. Only pairs that touch a merge site change: the old pairs starting one before, at and
+    /// one after each site go, and the new pairs on both sides of each new token come (each holds the new token).
+    /// Neighbouring sites share a pair, so each pair is visited once by walking start positions in increasing order.
+    /// </summary>
     private void MergeInChunk(int c, int a, int b, int newToken)
     {
+        var tokens = _tokens;
         var start = _chunkStart[c];
         var n = _chunkLength[c];
-        var write = start;
-        var i = 0;
-        while (i < n)
+        var weight = _chunkCount[c];
+        var sites = _sites;
+        sites.Clear();
+        for (var i = 0; i + 1 < n; i++)
         {
-            if (i + 1 < n && _tokens[start + i] == a && _tokens[start + i + 1] == b)
+            if (tokens[start + i] == a && tokens[start + i + 1] == b)
             {
-                _tokens[write++] = newToken;
-                i += 2;
-            }
-            else
-            {
-                _tokens[write++] = _tokens[start + i];
+                sites.Add(i);
                 i++;
             }
         }
-        _chunkLength[c] = write - start;
+        if (sites.Count == 0) return;
+
+        var lastRemoved = -1;
+        foreach (var i in sites)
+        {
+            for (var k = Math.Max(Math.Max(i - 1, 0), lastRemoved + 1); k <= i + 1 && k + 1 < n; k++)
+            {
+                var p = _pairIndex.Get(tokens[start + k], tokens[start + k + 1]);
+                Touch(p);
+                _pendingCount[p] -= weight;
+                lastRemoved = k;
+            }
+        }
+
+        // Rewrite in place, remembering where each new token lands and its byte offset.
+        var newSites = _newSites;
+        var newOffsets = _newOffsets;
+        newSites.Clear();
+        newOffsets.Clear();
+        var write = 0;
+        var offset = 0;
+        var next = 0;
+        for (var read = 0; read < n;)
+        {
+            if (next < sites.Count && sites[next] == read)
+            {
+                tokens[start + write] = newToken;
+                newSites.Add(write);
+                newOffsets.Add(offset);
+                offset += _tokenBytes[newToken];
+                read += 2;
+                next++;
+            }
+            else
+            {
+                var t = tokens[start + read];
+                tokens[start + write] = t;
+                offset += _tokenBytes[t];
+                read++;
+            }
+            write++;
+        }
+        _chunkLength[c] = n = write;
+
+        var lastAdded = -1;
+        for (var q = 0; q < newSites.Count; q++)
+        {
+            var j = newSites[q];
+            for (var k = Math.Max(Math.Max(j - 1, 0), lastAdded + 1); k <= j && k + 1 < n; k++)
+            {
+                var left = tokens[start + k];
+                var pairOffset = k == j ? newOffsets[q] : newOffsets[q] - _tokenBytes[left];
+                var p = GetOrAddPair(left, tokens[start + k + 1]);
+                Touch(p);
+                _pendingCount[p] += weight;
+                var chunkList = _chunks[p];
+                if (chunkList.Count == 0 || chunkList[^1] != c) chunkList.Add(c);
+                if (c < _pendingKeyChunk[p] || (c == _pendingKeyChunk[p] && pairOffset < _pendingKeyOffset[p]))
+                {
+                    _pendingKeyChunk[p] = c;
+                    _pendingKeyOffset[p] = pairOffset;
+                }
+                lastAdded = k;
+            }
+        }
     }
 
     private int GetOrAddPair(int left, int right)

@@ -96,6 +96,71 @@ public sealed class FileFormatTests
     }
 
     [TestMethod]
+    public void FullGpt2VocabAndMergesGiveTheTiktokenRanks()
+    {
+        // Recover GPT-2's merges from the rank file (tiktoken's educational recipe: BPE a token's bytes with only the
+        // lower ranks; exactly two parts remain), write them as vocab.json + merges.txt, and load those back.
+        var gpt2 = Encodings.Gpt2;
+        var latin1 = Encoding.Latin1;
+        var ranks = ReferenceBpe.RankDictionary(gpt2);
+        var (rankToByte, charToByte) = MLNetGpt.Tokenizers.Bpe.Gpt2VocabFiles.ByteMap();
+        var byteToChar = charToByte.ToDictionary(p => p.Value, p => p.Key);
+        string Printable(ReadOnlySpan<byte> bytes)
+        {
+            var chars = new char[bytes.Length];
+            for (var i = 0; i < bytes.Length; i++) chars[i] = byteToChar[bytes[i]];
+            return new string(chars);
+        }
+        var merges = new StringBuilder("#version: 0.2\n");
+        var vocab = new Dictionary<string, int>();
+        for (var rank = 0; rank < gpt2.OrdinaryTokenCount; rank++)
+        {
+            var token = gpt2.GetTokenBytes(rank).ToArray();
+            vocab[Printable(token)] = rank;
+            if (rank < 256)
+            {
+                Assert.AreEqual(rankToByte[rank], token.Single(), $"single-byte rank {rank}");
+                continue;
+            }
+            var parts = token.Select(b => new[] { b }).ToList();
+            while (true)
+            {
+                var best = int.MaxValue;
+                var at = -1;
+                for (var i = 0; i + 1 < parts.Count; i++)
+                {
+                    if (ranks.TryGetValue(latin1.GetString([.. parts[i], .. parts[i + 1]]), out var r) && r < rank && r < best)
+                    {
+                        best = r;
+                        at = i;
+                    }
+                }
+                if (at < 0) break;
+                parts[at] = [.. parts[at], .. parts[at + 1]];
+                parts.RemoveAt(at + 1);
+            }
+            Assert.AreEqual(2, parts.Count, $"rank {rank}");
+            merges.Append(Printable(parts[0])).Append(' ').Append(Printable(parts[1])).Append('\n');
+        }
+        vocab["<|endoftext|>"] = 50256;
+        var dir = Path.Combine(Path.GetTempPath(), $"gpt2-full-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "vocab.json"), JsonSerializer.Serialize(vocab));
+            File.WriteAllText(Path.Combine(dir, "merges.txt"), merges.ToString());
+            var loaded = BpeTokenizer.LoadGpt2(Path.Combine(dir, "vocab.json"), Path.Combine(dir, "merges.txt"));
+            Assert.AreEqual(50257, loaded.VocabularySize);
+            for (var id = 0; id < 50257; id++)
+                Assert.IsTrue(gpt2.GetTokenBytes(id).SequenceEqual(loaded.GetTokenBytes(id)), $"token {id}");
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [TestMethod]
     public void Gpt2VocabAndMergesLoadAsTiktokenDoes()
     {
         // A miniature GPT-2 file pair: bytes in GPT-2's printable order, then merges "Ġ t" (" t") and "Ġt h" (" th").

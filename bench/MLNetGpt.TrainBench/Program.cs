@@ -1,7 +1,7 @@
 // Training benchmark: trains one configuration on Tiny Shakespeare (char level) and prints one JSON line with throughput,
 // losses, peak RSS and KV-cache sampling speed. bench/compare-pytorch runs it beside bench/pytorch/train_ref.py.
 // Usage: MLNetGpt.TrainBench --config nanogpt-cpu [--threads 2] [--iters N] [--eval-iters N] [--sample-tokens 500] [--data PATH]
-//        [--profile] (kernel time per training step, to stderr) [--show-sample] (the sampled text, to stderr)
+//        [--seed 1337] (model init and training) [--profile] (kernel time per training step, to stderr) [--show-sample] (the sampled text, to stderr)
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -16,7 +16,8 @@ var args_ = ParseArgs(args);
 string configName = args_.GetValueOrDefault("config", "nanogpt-cpu");
 int threads = int.Parse(args_.GetValueOrDefault("threads", "1"), CultureInfo.InvariantCulture);
 var bench = BenchConfigs.Get(configName);
-var training = bench.Training with { Threads = threads, Seed = 1337 };
+ulong seed = ulong.Parse(args_.GetValueOrDefault("seed", "1337"), CultureInfo.InvariantCulture);
+var training = bench.Training with { Threads = threads, Seed = seed };
 if (args_.TryGetValue("iters", out var itersText))
 {
     int iters = int.Parse(itersText, CultureInfo.InvariantCulture);
@@ -33,7 +34,7 @@ text = null!;
 IComputeBackend backend = CpuBackend.Create(threads);
 TimingBackend? timing = args_.ContainsKey("profile") ? new TimingBackend(backend) : null;
 if (timing is not null) backend = timing;
-var model = LanguageModel.Create(bench.Model with { VocabularySize = vocab.Size }, backend, seed: 1337);
+var model = LanguageModel.Create(bench.Model with { VocabularySize = vocab.Size }, backend, seed);
 var trainer = LanguageModelTrainer.Create(model, train, val, training with { EvalIters = Math.Max(1, evalIters) });
 var result = trainer.Run();
 if (timing is not null)
@@ -89,7 +90,7 @@ static Dictionary<string, string> ParseArgs(string[] a)
         d[key] = a[++i];
     }
     foreach (var k in d.Keys)
-        if (k is not ("config" or "threads" or "iters" or "eval-iters" or "sample-tokens" or "data" or "show-sample" or "profile"))
+        if (k is not ("config" or "threads" or "iters" or "eval-iters" or "sample-tokens" or "data" or "show-sample" or "profile" or "seed"))
             throw new ArgumentException($"Unknown option --{k}.");
     return d;
 }

@@ -3,3 +3,6 @@ using System.Runtime.CompilerServices;
 
 [assembly: InternalsVisibleTo("MLNetGpt.Tokenizers.Tests")]
 [assembly: InternalsVisibleTo("MLNetGpt.TokenizerBench")]
+
+// Stack buffers in the merge loop and decode are written before they are read; skip zeroing them.
+[module: SkipLocalsInit]

@@ -6,9 +6,10 @@ using MLNetGpt.Bench;
 using MLNetGpt.Tensors;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+if (args.Length > 0 && args[0] == "attention") return AttentionBench.Run();
 if (args.Length == 0 || args[0] != "matmul")
 {
-    Console.Error.WriteLine("usage: MLNetGpt.Bench matmul [--quick] [--decode]");
+    Console.Error.WriteLine("usage: MLNetGpt.Bench matmul [--quick] [--decode] [--kernel K] [--no-blas] | attention");
     return 2;
 }
 bool quick = args.Contains("--quick");

@@ -3,6 +3,8 @@
 // Backward and cached attention use per-worker scratch rows (no allocation).
 // Size legend: B batch, T time, C channels, NH heads, hs = C/NH head size.
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace MLNetGpt.Tensors;
 
@@ -21,20 +23,20 @@ internal static unsafe class CpuAttention
                 float* qkvB = Qkv + (long)b * t * c3;
                 for (int ti = 0; ti < t; ti++)
                 {
-                    var q = new ReadOnlySpan<float>(qkvB + (long)ti * c3 + h * hs, hs);
                     var row = new Span<float>(Att + ((long)pair * t + ti) * t, t);
+                    float* qp = qkvB + (long)ti * c3 + h * hs;
                     for (int t2 = 0; t2 <= ti; t2++)
-                        row[t2] = TensorPrimitives.Dot(q, new ReadOnlySpan<float>(qkvB + (long)t2 * c3 + c + h * hs, hs)) * scale;
+                        row[t2] = Dot(qp, qkvB + (long)t2 * c3 + c + h * hs, hs) * scale;
                     var live = row[..(ti + 1)];
                     float max = TensorPrimitives.Max(live);
                     TensorPrimitives.Subtract(live, max, live);
                     TensorPrimitives.Exp(live, live);
                     TensorPrimitives.Multiply(live, 1f / TensorPrimitives.Sum(live), live);
                     row[(ti + 1)..].Clear();
-                    var o = new Span<float>(Out + ((long)b * t + ti) * c + h * hs, hs);
-                    o.Clear();
+                    float* o = Out + ((long)b * t + ti) * c + h * hs;
+                    new Span<float>(o, hs).Clear();
                     for (int t2 = 0; t2 <= ti; t2++)
-                        TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(qkvB + (long)t2 * c3 + 2 * c + h * hs, hs), row[t2], o, o);
+                        Axpy(o, qkvB + (long)t2 * c3 + 2 * c + h * hs, row[t2], hs);
                 }
             }
         }
@@ -55,15 +57,14 @@ internal static unsafe class CpuAttention
                 for (int ti = 0; ti < t; ti++)
                 {
                     var row = new ReadOnlySpan<float>(Att + ((long)pair * t + ti) * t, ti + 1);
-                    var dout = new ReadOnlySpan<float>(Dout + ((long)b * t + ti) * c + h * hs, hs);
                     var d = new Span<float>(datt, ti + 1);
                     // out = Σ att·v  →  datt[t2] = dout·v[t2], dv[t2] += att[t2]·dout
+                    float* doutp = Dout + ((long)b * t + ti) * c + h * hs;
                     for (int t2 = 0; t2 <= ti; t2++)
                     {
                         long vOff = (long)t2 * c3 + 2 * c + h * hs;
-                        d[t2] = TensorPrimitives.Dot(dout, new ReadOnlySpan<float>(qkvB + vOff, hs));
-                        var dv = new Span<float>(dqkvB + vOff, hs);
-                        TensorPrimitives.MultiplyAdd(dout, row[t2], dv, dv);
+                        d[t2] = Dot(doutp, qkvB + vOff, hs);
+                        Axpy(dqkvB + vOff, doutp, row[t2], hs);
                     }
                     // softmax backward: dpre = att·(datt - Σ att·datt), folded with the 1/sqrt(hs) scale
                     float dot = TensorPrimitives.Dot(row, d);
@@ -71,14 +72,12 @@ internal static unsafe class CpuAttention
                     TensorPrimitives.Multiply(d, row, d);
                     TensorPrimitives.Multiply(d, scale, d);
                     long qOff = (long)ti * c3 + h * hs;
-                    var q = new ReadOnlySpan<float>(qkvB + qOff, hs);
-                    var dq = new Span<float>(dqkvB + qOff, hs);
+                    float* qp = qkvB + qOff, dqp = dqkvB + qOff;
                     for (int t2 = 0; t2 <= ti; t2++)
                     {
                         long kOff = (long)t2 * c3 + c + h * hs;
-                        TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(qkvB + kOff, hs), d[t2], dq, dq);
-                        var dk = new Span<float>(dqkvB + kOff, hs);
-                        TensorPrimitives.MultiplyAdd(q, d[t2], dk, dk);
+                        Axpy(dqp, qkvB + kOff, d[t2], hs);
+                        Axpy(dqkvB + kOff, qp, d[t2], hs);
                     }
                 }
             }
@@ -99,20 +98,49 @@ internal static unsafe class CpuAttention
                 for (int ti = 0; ti < Tn; ti++)
                 {
                     int p = Pos[b] + ti; // keys 0..p are visible
-                    var q = new ReadOnlySpan<float>(Q + ((long)b * Tn + ti) * c + h * hs, hs);
                     var s = new Span<float>(scores, p + 1);
+                    float* qp = Q + ((long)b * Tn + ti) * c + h * hs;
                     for (int t2 = 0; t2 <= p; t2++)
-                        s[t2] = TensorPrimitives.Dot(q, new ReadOnlySpan<float>(K + ((long)b * MaxT + t2) * c + h * hs, hs)) * scale;
+                        s[t2] = Dot(qp, K + ((long)b * MaxT + t2) * c + h * hs, hs) * scale;
                     float max = TensorPrimitives.Max(s);
                     TensorPrimitives.Subtract(s, max, s);
                     TensorPrimitives.Exp(s, s);
                     TensorPrimitives.Multiply(s, 1f / TensorPrimitives.Sum(s), s);
-                    var o = new Span<float>(Out + ((long)b * Tn + ti) * c + h * hs, hs);
-                    o.Clear();
+                    float* o = Out + ((long)b * Tn + ti) * c + h * hs;
+                    new Span<float>(o, hs).Clear();
                     for (int t2 = 0; t2 <= p; t2++)
-                        TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(V + ((long)b * MaxT + t2) * c + h * hs, hs), s[t2], o, o);
+                        Axpy(o, V + ((long)b * MaxT + t2) * c + h * hs, s[t2], hs);
                 }
             }
         }
+    }
+
+    // Σ a·b over one head (hs is small, typically 64): Vector512 chunks, then scalar; no per-call overhead.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Dot(float* a, float* b, int n)
+    {
+        int i = 0;
+        float s = 0;
+        if (Vector512.IsHardwareAccelerated && n >= 16)
+        {
+            var acc = Vector512.Load(a) * Vector512.Load(b);
+            for (i = 16; i + 16 <= n; i += 16) acc = Vector512.FusedMultiplyAdd(Vector512.Load(a + i), Vector512.Load(b + i), acc);
+            s = Vector512.Sum(acc);
+        }
+        for (; i < n; i++) s += a[i] * b[i];
+        return s;
+    }
+
+    // y += a·x over one head.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Axpy(float* y, float* x, float a, int n)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var av = Vector512.Create(a);
+            for (; i + 16 <= n; i += 16) Vector512.FusedMultiplyAdd(Vector512.Load(x + i), av, Vector512.Load(y + i)).Store(y + i);
+        }
+        for (; i < n; i++) y[i] += a * x[i];
     }
 }

@@ -8,14 +8,15 @@ namespace MLNetGpt.Tokenizers.Bpe;
 /// <para>minbpe, per merge: count every adjacent pair over all chunk occurrences (chunks in text order, not deduplicated),
 /// take the highest count, and on ties the pair that entered the count dict first, i.e. whose first occurrence in a
 /// left-to-right scan of the current token sequences comes first; then replace it left to right without overlap.</para>
-/// <para>Here: unique chunks with their frequencies, numbered by first appearance in the text. A pair's first occurrence is
-/// (smallest chunk number containing it, byte offset of its left token in that chunk); byte offsets, unlike token
-/// indices, do not move when other merges happen in the chunk. Each pair keeps a count, a lower bound of that key, and
-/// the list of chunks it was created in (ascending, because chunks are always visited in ascending order). A heap orders
-/// pairs by (count desc, key asc). Applying a merge touches only the chunks in the merged pair's list, and in them only the pairs next to a merge site. Keys only grow
-/// when occurrences vanish, and a vanished occurrence leaves a stale lower bound; so before accepting the top of the
-/// heap its exact key is recomputed from its chunk list: if larger, it is stored and the heap re-sifted. Every other
-/// pair's bound is at most its exact key, so an accepted top is the true minbpe choice.</para>
+/// <para>Here: unique chunks with their frequencies, numbered by first appearance in the text. A pair's first
+/// occurrence is (smallest chunk number containing it, byte offset of its left token in that chunk); byte offsets,
+/// unlike token indices, do not move when other merges happen in the chunk. Each pair keeps a count, a lower bound of
+/// that key, and the list of chunks it was created in (ascending, because chunks are always visited in ascending
+/// order). A heap orders pairs by (count desc, key asc). Applying a merge touches only the chunks in the merged pair's
+/// list, and in them only the pairs next to a merge site. Keys only grow when occurrences vanish, and a vanished
+/// occurrence leaves a stale lower bound; so before accepting the top of the heap its exact key is recomputed from its
+/// chunk list: if larger, it is stored and the heap re-sifted. Every other pair's bound is at most its exact key, so an
+/// accepted top is the true minbpe choice.</para>
 /// </summary>
 internal sealed class BpeTrainer
 {
@@ -47,13 +48,15 @@ internal sealed class BpeTrainer
     // Changes gathered while a merge rewrites its chunks, applied to the heap one pair at a time (a heap can only
     // repair one out-of-place element at a time, so priorities never change while the pair sits in the heap).
     private readonly List<int> _touched = [];
-    private readonly List<int> _sites = [];
-    private readonly List<int> _newSites = [];
-    private readonly List<int> _newOffsets = [];
     private bool[] _isTouched = new bool[1024];
     private long[] _pendingCount = new long[1024];
     private int[] _pendingKeyChunk = new int[1024];
     private int[] _pendingKeyOffset = new int[1024];
+
+    // Scratch for one chunk's merge: old positions of the merged pair, new positions of the new token and their byte offsets.
+    private readonly List<int> _sites = [];
+    private readonly List<int> _newSites = [];
+    private readonly List<int> _newOffsets = [];
 
     /// <summary>Trains merges on <paramref name="corpus"/>. Returns at most <c>VocabularySize - 256</c> merges.</summary>
     public static (int Left, int Right)[] Train(ReadOnlySpan<char> corpus, BpeTrainerOptions options)

@@ -8,7 +8,13 @@ import os
 import sys
 import time
 
-import torch
+# PyTorch parallelizes with its own intra-op threads (torch.set_num_threads); letting Debian's pthread OpenBLAS start its own
+# pool inside them oversubscribes the cores. Measured on nanogpt-cpu, 2 threads, 100 iters: 6.0K tokens/s with OpenBLAS's
+# default pool, 7.5K with OPENBLAS_NUM_THREADS=2, 19.0K with OPENBLAS_NUM_THREADS=1 (PyTorch's best, used here; override
+# by setting the variable). Must be set before torch loads OpenBLAS.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gpt import GPT, Bigram, GPTConfig, configure_adamw, get_lr  # noqa: E402
@@ -115,7 +121,7 @@ def main():
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "sample_tokens_per_s": round((out.size(1) - 1) / sample_seconds, 1),
         "wall_s": round(train_seconds, 2),
-        "torch": torch.__version__,
+        "torch": torch.__version__, "openblas_threads": os.environ["OPENBLAS_NUM_THREADS"],
     }))
 
 

@@ -25,7 +25,9 @@ internal static class AttentionBench
 
     private static double Time(Action a)
     {
-        for (int i = 0; i < 2; i++) a();
+        // warm up long enough for tiered JIT to install optimized code (the bodies run few, long calls)
+        long w = Stopwatch.GetTimestamp();
+        while (Stopwatch.GetElapsedTime(w).TotalSeconds < 1.0) a();
         double best = double.MaxValue;
         for (int i = 0; i < 5; i++)
         {

@@ -50,7 +50,9 @@ return 0;
 // Best of several timed batches (each ≥ 40 ms, or ≥ 3 calls), after a warm-up: GFLOP/s.
 static double Measure(Action call, double flops, bool quick)
 {
-    for (int i = 0; i < 3; i++) call();
+    // warm up (tiered JIT: the kernels run few, long calls) for at least 0.3 s
+    long warm = Stopwatch.GetTimestamp();
+    do call(); while (Stopwatch.GetElapsedTime(warm).TotalSeconds < 0.3);
     double best = double.MaxValue;
     int batches = quick ? 3 : 7;
     for (int b = 0; b < batches; b++)

@@ -173,7 +173,9 @@ public sealed unsafe class WorkerPool : IDisposable
                     if (System.Diagnostics.Stopwatch.GetTimestamp() < spinUntil) Thread.SpinWait(8);
                     else
                     {
-                        Volatile.Write(ref _sleeping, 1);
+                        // A full fence, not Volatile.Write: x64 may reorder a plain store with the load of _job below, and
+                        // then Start's increment and Wake's check can both miss each other (the worker sleeps, the caller spins).
+                        Interlocked.Exchange(ref _sleeping, 1);
                         if (Volatile.Read(ref _job) != seen || _pool._disposed)
                         {
                             // a job arrived while going to sleep; if Wake already took the flag it also released: consume it

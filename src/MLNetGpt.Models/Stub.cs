@@ -1,2 +1,0 @@
-// stub
-namespace MLNetGpt.Models; internal static class Stub {}

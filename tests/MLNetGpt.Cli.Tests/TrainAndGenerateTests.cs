@@ -55,6 +55,18 @@ public sealed class TrainAndGenerateTests
     }
 
     [TestMethod]
+    public void TieWeightsKeyReachesTheModel()
+    {
+        var dir = CliRunner.TempDirectory();
+        var r = CliRunner.Run(["train", Pipeline, "--from", TestData.TinyShakespearePath, "--out", dir, "train.max_iters=2",
+            "model.tie_weights=false", "train.beta2=0.999", .. Tiny]);
+        Assert.AreEqual(0, r.ExitCode, r.ToString());
+        long Parameters(string run) => JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "metrics.json"))).RootElement.GetProperty("parameters").GetInt64();
+        // An untied output head adds one V×C matrix (65 characters × 16 channels).
+        Assert.AreEqual(Parameters(_runDir) + 65 * 16, Parameters(dir));
+    }
+
+    [TestMethod]
     public void ResumeContinuesFromTheCheckpoint()
     {
         var dir = CliRunner.TempDirectory();

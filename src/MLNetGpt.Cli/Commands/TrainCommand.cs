@@ -200,7 +200,7 @@ public static class TrainCommand
                 {
                     BlockSize = d.Model.BlockSize, BatchSize = t.BatchSize, MaxIterations = t.MaxIters,
                     LearningRate = (float)t.LearningRate, MinLearningRate = (float)t.MinLr, WarmupIterations = t.WarmupIters,
-                    DecayLearningRate = t.DecayLr, WeightDecay = (float)t.WeightDecay,
+                    DecayLearningRate = t.DecayLr, WeightDecay = (float)t.WeightDecay, Beta1 = (float)t.Beta1, Beta2 = (float)t.Beta2,
                     GradientClip = (float)t.GradClip, GradientAccumulationSteps = t.GradAccum, EvalInterval = t.EvalInterval,
                     EvalIterations = t.EvalIters, ValidationData = validation, Threads = t.Threads, Progress = _progress,
                     CancellationToken = _token, Checkpoint = Checkpoint, CheckpointInterval = t.CheckpointInterval,
@@ -209,11 +209,11 @@ public static class TrainCommand
             return ctx.TextGeneration.Trainers.Gpt(new GptTrainer.Options
             {
                 BlockSize = d.Model.BlockSize, LayerCount = d.Model.NLayer, HeadCount = d.Model.NHead, EmbeddingSize = d.Model.NEmbd,
-                Dropout = (float)d.Model.Dropout, Bias = d.Model.Bias,
+                Dropout = (float)d.Model.Dropout, Bias = d.Model.Bias, TieWeights = d.Model.TieWeights,
                 Activation = d.Model.Activation == "relu" ? Activation.Relu : Activation.Gelu,
                 BatchSize = t.BatchSize, MaxIterations = t.MaxIters,
                 LearningRate = (float)t.LearningRate, MinLearningRate = (float)t.MinLr, WarmupIterations = t.WarmupIters,
-                DecayLearningRate = t.DecayLr, WeightDecay = (float)t.WeightDecay,
+                DecayLearningRate = t.DecayLr, WeightDecay = (float)t.WeightDecay, Beta1 = (float)t.Beta1, Beta2 = (float)t.Beta2,
                 GradientClip = (float)t.GradClip, GradientAccumulationSteps = t.GradAccum, EvalInterval = t.EvalInterval,
                 EvalIterations = t.EvalIters, ValidationData = validation, Threads = t.Threads, Progress = _progress,
                 CancellationToken = _token, Checkpoint = Checkpoint, CheckpointInterval = t.CheckpointInterval,

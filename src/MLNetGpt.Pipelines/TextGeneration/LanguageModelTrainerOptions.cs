@@ -46,6 +46,12 @@ public abstract record LanguageModelTrainerOptions
     /// <summary>AdamW weight decay on 2-D tensors. Default 0.1.</summary>
     public float WeightDecay { get; init; } = 0.1f;
 
+    /// <summary>AdamW β1. Default 0.9.</summary>
+    public float Beta1 { get; init; } = 0.9f;
+
+    /// <summary>AdamW β2. Default 0.99 (nanoGPT's small-model setting; PyTorch's default is 0.999).</summary>
+    public float Beta2 { get; init; } = 0.99f;
+
     /// <summary>Global gradient-norm clip; 0 disables. Default 1.</summary>
     public float GradientClip { get; init; } = 1f;
 
@@ -114,6 +120,8 @@ public abstract record LanguageModelTrainerOptions
         LearningRateDecayIters = LearningRateDecayIterations,
         DecayLearningRate = DecayLearningRate,
         WeightDecay = WeightDecay,
+        Beta1 = Beta1,
+        Beta2 = Beta2,
         GradientClip = GradientClip,
         GradientAccumulationSteps = GradientAccumulationSteps,
         EvalInterval = EvalInterval,
@@ -167,6 +175,9 @@ public static class GptTrainer
         /// <summary>MLP activation. Default GELU.</summary>
         public Activation Activation { get; init; } = Activation.Gelu;
 
+        /// <summary>Share the token embedding with the output head (GPT-2). Default true.</summary>
+        public bool TieWeights { get; init; } = true;
+
         /// <inheritdoc/>
         public override LanguageModelConfig CreateConfig(int vocabularySize) => new GptConfig
         {
@@ -178,6 +189,7 @@ public static class GptTrainer
             Dropout = Dropout,
             Bias = Bias,
             Activation = Activation,
+            TieWeights = TieWeights,
         };
     }
 }

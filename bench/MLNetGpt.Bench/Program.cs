@@ -41,7 +41,7 @@ foreach (var (bt, c, oc) in shapes)
                 Thread.Sleep(200); // let our idle workers go to sleep
                 OpenBlas.SetNumThreads(threads);
                 blas = Measure(() => run.Blas(kernel), flops, quick);
-                Thread.Sleep(300); // OpenBLAS workers spin for a while after a call
+                Thread.Sleep(1000); // OpenBLAS workers spin for a while after a call (they slowed our 2-thread runs at 300 ms)
             }
             Console.WriteLine($"{{\"kernel\":\"{kernel}\",\"shape\":[{bt},{c},{oc}],\"threads\":{threads},\"gflops\":{ours:F1},\"openblas_gflops\":{blas:F1},\"ratio\":{ours / blas:F3}}}");
         }

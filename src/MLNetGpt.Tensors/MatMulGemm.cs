@@ -131,19 +131,15 @@ internal static unsafe class MatMulGemm
                             float* pa = aBuf + (long)(ir / MR) * aPanel;
                             float* ct = op.C + (long)(ic + ir) * op.Ldc + jc + jr;
                             if (ir + MR < mc) PrefetchTile(ct + (long)MR * op.Ldc, op.Ldc);
-                            if (mr == MR && nr == NR)
-                            {
-                                if (op.ARowsOverK) KernelRowsA(kc, pa, pb, ct, op.Ldc);
-                                else KernelPackedA(kc, pa, pb, ct, op.Ldc);
-                            }
+                            if (mr == MR && (nr == NR || nr == NR / 2))
+                                Kernel(op.ARowsOverK, nr <= NR / 2, kc, pa, pb, ct, op.Ldc);
                             else
                             {
-                                // partial tile: the same kernel on a copy (padding rows and columns are discarded)
-                                for (int r = 0; r < MR; r++)
-                                    for (int q = 0; q < NR; q++)
-                                        edge[r * NR + q] = r < mr && q < nr ? ct[(long)r * op.Ldc + q] : 0f;
-                                if (op.ARowsOverK) KernelRowsA(kc, pa, pb, edge, NR);
-                                else KernelPackedA(kc, pa, pb, edge, NR);
+                                // partial tile: the same kernel on a copy; padding rows and columns hold whatever the
+                                // scratch held, each element being independent, and are discarded
+                                for (int r = 0; r < mr; r++)
+                                    for (int q = 0; q < nr; q++) edge[r * NR + q] = ct[(long)r * op.Ldc + q];
+                                Kernel(op.ARowsOverK, nr <= NR / 2, kc, pa, pb, edge, NR);
                                 for (int r = 0; r < mr; r++)
                                     for (int q = 0; q < nr; q++) ct[(long)r * op.Ldc + q] = edge[r * NR + q];
                             }
@@ -152,6 +148,49 @@ internal static unsafe class MatMulGemm
                 }
             }
         }
+    }
+
+    // Narrow column edges (≤ 16 columns, e.g. OC = 65) use a 12×16 tile: half the wasted FMAs of the 12×32 one.
+    // The per-element arithmetic is the same FMA chain, so results do not depend on which tile width ran.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Kernel(bool rowsA, bool narrow, int kc, float* pa, float* pb, float* c, int ldc)
+    {
+        if (narrow)
+        {
+            if (rowsA) Kernel16(kc, pa, 1, AS, pb, c, ldc);
+            else Kernel16(kc, pa, MR, 1, pb, c, ldc);
+        }
+        else if (rowsA) KernelRowsA(kc, pa, pb, c, ldc);
+        else KernelPackedA(kc, pa, pb, c, ldc);
+    }
+
+    // C[12×16] += A-panel · first 16 columns of a B panel; A(r,k) = pa[k*kStep + r*rStep].
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel16(int kc, float* pa, int kStep, int rStep, float* pb, float* c, int ldc)
+    {
+        Vector512<float> r0 = Vector512.Load(c), r1 = Vector512.Load(c + ldc), r2 = Vector512.Load(c + 2 * ldc), r3 = Vector512.Load(c + 3 * ldc);
+        Vector512<float> r4 = Vector512.Load(c + 4 * ldc), r5 = Vector512.Load(c + 5 * ldc), r6 = Vector512.Load(c + 6 * ldc), r7 = Vector512.Load(c + 7 * ldc);
+        Vector512<float> r8 = Vector512.Load(c + 8 * ldc), r9 = Vector512.Load(c + 9 * ldc), rA = Vector512.Load(c + 10 * ldc), rB = Vector512.Load(c + 11 * ldc);
+        for (int p = 0; p < kc; p++)
+        {
+            var b = Vector512.Load(pb);
+            r0 = Avx512F.FusedMultiplyAdd(Vector512.Create(pa[0]), b, r0);
+            r1 = Avx512F.FusedMultiplyAdd(Vector512.Create(pa[rStep]), b, r1);
+            r2 = Avx512F.FusedMultiplyAdd(Vector512.Create(pa[2 * rStep]), b, r2);
+            r3 = Avx512F.FusedMultiplyAdd(Vector512.Create(pa[3 * rStep]), b, r3);
+            r4 = Avx512F.FusedMultiplyAdd(Vector512.Create(pa[4 * rStep]), b, r4);
+            r5 = Avx512F.FusedMultiplyAdd(Vector512.Create(pa[5 * rStep]), b, r5);
+            r6 = Avx512F.FusedMultiplyAdd(Vector512.Create(pa[6 * rStep]), b, r6);
+            r7 = Avx512F.FusedMultiplyAdd(Vector512.Create(pa[7 * rStep]), b, r7);
+            r8 = Avx512F.FusedMultiplyAdd(Vector512.Create(pa[8 * rStep]), b, r8);
+            r9 = Avx512F.FusedMultiplyAdd(Vector512.Create(pa[9 * rStep]), b, r9);
+            rA = Avx512F.FusedMultiplyAdd(Vector512.Create(pa[10 * rStep]), b, rA);
+            rB = Avx512F.FusedMultiplyAdd(Vector512.Create(pa[11 * rStep]), b, rB);
+            pa += kStep; pb += NR;
+        }
+        r0.Store(c); r1.Store(c + ldc); r2.Store(c + 2 * ldc); r3.Store(c + 3 * ldc);
+        r4.Store(c + 4 * ldc); r5.Store(c + 5 * ldc); r6.Store(c + 6 * ldc); r7.Store(c + 7 * ldc);
+        r8.Store(c + 8 * ldc); r9.Store(c + 9 * ldc); rA.Store(c + 10 * ldc); rB.Store(c + 11 * ldc);
     }
 
     // C tiles of large outputs live in DRAM: ask for the next one while this one computes.

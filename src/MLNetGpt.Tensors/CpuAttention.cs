@@ -127,6 +127,12 @@ internal static unsafe class CpuAttention
             for (i = 16; i + 16 <= n; i += 16) acc = Vector512.FusedMultiplyAdd(Vector512.Load(a + i), Vector512.Load(b + i), acc);
             s = Vector512.Sum(acc);
         }
+        else if (Vector256.IsHardwareAccelerated && n >= 8)
+        {
+            var acc = Vector256.Load(a) * Vector256.Load(b);
+            for (i = 8; i + 8 <= n; i += 8) acc = Vector256.FusedMultiplyAdd(Vector256.Load(a + i), Vector256.Load(b + i), acc);
+            s = Vector256.Sum(acc);
+        }
         for (; i < n; i++) s += a[i] * b[i];
         return s;
     }
@@ -140,6 +146,11 @@ internal static unsafe class CpuAttention
         {
             var av = Vector512.Create(a);
             for (; i + 16 <= n; i += 16) Vector512.FusedMultiplyAdd(Vector512.Load(x + i), av, Vector512.Load(y + i)).Store(y + i);
+        }
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var av = Vector256.Create(a);
+            for (; i + 8 <= n; i += 8) Vector256.FusedMultiplyAdd(Vector256.Load(x + i), av, Vector256.Load(y + i)).Store(y + i);
         }
         for (; i < n; i++) y[i] += a * x[i];
     }

@@ -28,6 +28,13 @@ internal static unsafe class CpuElementwise
                     var th = Tanh(Vector512.Create(GeluS) * (x + Vector512.Create(0.044715f) * x * x * x));
                     (Vector512.Create(0.5f) * x * (Vector512<float>.One + th)).Store(Out + i);
                 }
+            if (Vector256.IsHardwareAccelerated)
+                for (; i + 8 <= e; i += 8)
+                {
+                    var x = Vector256.Load(In + i);
+                    var th = Tanh(Vector256.Create(GeluS) * (x + Vector256.Create(0.044715f) * x * x * x));
+                    (Vector256.Create(0.5f) * x * (Vector256<float>.One + th)).Store(Out + i);
+                }
             for (; i < e; i++)
             {
                 float x = In[i];
@@ -53,6 +60,17 @@ internal static unsafe class CpuElementwise
                     var grad = half * (Vector512<float>.One + th) + half * x * sech2 * Vector512.Create(GeluS) * (Vector512<float>.One + Vector512.Create(3f * 0.044715f) * x2);
                     (Vector512.Load(Din + i) + grad * Vector512.Load(Dout + i)).Store(Din + i);
                 }
+            if (Vector256.IsHardwareAccelerated)
+                for (; i + 8 <= e; i += 8)
+                {
+                    var x = Vector256.Load(In + i);
+                    var x2 = x * x;
+                    var th = Tanh(Vector256.Create(GeluS) * (x + Vector256.Create(0.044715f) * x2 * x));
+                    var sech2 = Vector256<float>.One - th * th;
+                    var half = Vector256.Create(0.5f);
+                    var grad = half * (Vector256<float>.One + th) + half * x * sech2 * Vector256.Create(GeluS) * (Vector256<float>.One + Vector256.Create(3f * 0.044715f) * x2);
+                    (Vector256.Load(Din + i) + grad * Vector256.Load(Dout + i)).Store(Din + i);
+                }
             for (; i < e; i++)
             {
                 float x = In[i];
@@ -67,6 +85,10 @@ internal static unsafe class CpuElementwise
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Tanh(Vector512<float> u) =>
         Vector512<float>.One - Vector512.Create(2f) / (Vector512.Exp(u + u) + Vector512<float>.One);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Tanh(Vector256<float> u) =>
+        Vector256<float>.One - Vector256.Create(2f) / (Vector256.Exp(u + u) + Vector256<float>.One);
 
     public struct ReluForwardBody : IParallelBody
     {
@@ -89,6 +111,12 @@ internal static unsafe class CpuElementwise
                 {
                     var mask = Vector512.GreaterThan(Vector512.Load(In + i), Vector512<float>.Zero);
                     (Vector512.Load(Din + i) + (Vector512.Load(Dout + i) & mask)).Store(Din + i);
+                }
+            if (Vector256.IsHardwareAccelerated)
+                for (; i + 8 <= e; i += 8)
+                {
+                    var mask = Vector256.GreaterThan(Vector256.Load(In + i), Vector256<float>.Zero);
+                    (Vector256.Load(Din + i) + (Vector256.Load(Dout + i) & mask)).Store(Din + i);
                 }
             for (; i < e; i++) if (In[i] > 0) Din[i] += Dout[i];
         }
@@ -158,6 +186,23 @@ internal static unsafe class CpuElementwise
                     var p = Vector512.Load(P + i);
                     var mh = m / c1; var vh = v / c2;
                     (p - lr * (mh / (Vector512.Sqrt(vh) + eps) + wd * p)).Store(P + i);
+                }
+            }
+            if (Vector256.IsHardwareAccelerated)
+            {
+                var b1 = Vector256.Create(Beta1); var ob1 = Vector256.Create(1f - Beta1);
+                var b2 = Vector256.Create(Beta2); var ob2 = Vector256.Create(1f - Beta2);
+                var c1 = Vector256.Create(C1); var c2 = Vector256.Create(C2);
+                var lr = Vector256.Create(Lr); var eps = Vector256.Create(Eps); var wd = Vector256.Create(Wd);
+                for (; i + 8 <= e; i += 8)
+                {
+                    var g = Vector256.Load(G + i);
+                    var m = b1 * Vector256.Load(M + i) + ob1 * g;
+                    var v = b2 * Vector256.Load(V + i) + ob2 * g * g;
+                    m.Store(M + i); v.Store(V + i);
+                    var p = Vector256.Load(P + i);
+                    var mh = m / c1; var vh = v / c2;
+                    (p - lr * (mh / (Vector256.Sqrt(vh) + eps) + wd * p)).Store(P + i);
                 }
             }
             for (; i < e; i++)

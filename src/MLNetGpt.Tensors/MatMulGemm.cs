@@ -366,27 +366,44 @@ internal static unsafe class MatMulGemm
         rA0.Store(c10); rA1.Store(c10 + 16); rB0.Store(c11); rB1.Store(c11 + 16);
     }
 
-    // Without AVX-512: the same FMA chain per element (Vector256 over n where B rows are contiguous), hence the same bits.
+    // Without AVX-512: the same FMA chain per element, hence the same bits; with AVX2 a 4-row × 8-column Vector256 tile
+    // (B rows, or pre-packed panels whose 8-column groups never cross a panel), scalar FMA for the rest.
     private static void Fallback(in GemmOperands op, int m0, int m1, int n0, int n1)
     {
         int k = op.K;
+        if (op.InitC)
+            for (int m = m0; m < m1; m++)
+                for (int n = n0; n < n1; n++) op.C[(long)m * op.Ldc + n] = op.Bias == null ? 0f : op.Bias[n];
+        int nVec = n0;
+        if (Vector256.IsHardwareAccelerated && Fma.IsSupported)
+        {
+            nVec = n0 + (n1 - n0) / 8 * 8;
+            for (int m = m0; m < m1; m += 4)
+            {
+                int rows = Math.Min(4, m1 - m);
+                int mA = m, mB = m + Math.Min(1, rows - 1), mC = m + Math.Min(2, rows - 1), mD = m + Math.Min(3, rows - 1);
+                for (int n = n0; n < nVec; n += 8)
+                {
+                    float* c0 = op.C + (long)mA * op.Ldc + n, c1 = op.C + (long)mB * op.Ldc + n, c2 = op.C + (long)mC * op.Ldc + n, c3 = op.C + (long)mD * op.Ldc + n;
+                    var a0 = Vector256.Load(c0); var a1 = Vector256.Load(c1); var a2 = Vector256.Load(c2); var a3 = Vector256.Load(c3);
+                    for (int p = 0; p < k; p++)
+                    {
+                        float* bp = op.BPrepacked ? op.B + (long)(n / NR) * k * NR + (long)p * NR + n % NR : op.B + (long)p * op.Ldb + n;
+                        var bv = Vector256.Load(bp);
+                        a0 = Fma.MultiplyAdd(Vector256.Create(AAt(op, mA, p)), bv, a0);
+                        a1 = Fma.MultiplyAdd(Vector256.Create(AAt(op, mB, p)), bv, a1);
+                        a2 = Fma.MultiplyAdd(Vector256.Create(AAt(op, mC, p)), bv, a2);
+                        a3 = Fma.MultiplyAdd(Vector256.Create(AAt(op, mD, p)), bv, a3);
+                    }
+                    // a clamped (duplicated) row computes the identical chain, so storing it twice is harmless
+                    a3.Store(c3); a2.Store(c2); a1.Store(c1); a0.Store(c0);
+                }
+            }
+        }
         for (int m = m0; m < m1; m++)
         {
             float* crow = op.C + (long)m * op.Ldc;
-            if (op.InitC)
-                for (int n2 = n0; n2 < n1; n2++) crow[n2] = op.Bias == null ? 0f : op.Bias[n2];
-            int n = n0;
-            if (!op.BPrepacked && Vector256.IsHardwareAccelerated && Fma.IsSupported)
-            {
-                for (; n + 8 <= n1; n += 8)
-                {
-                    var acc = Vector256.Load(crow + n);
-                    for (int p = 0; p < k; p++)
-                        acc = Fma.MultiplyAdd(Vector256.Create(AAt(op, m, p)), Vector256.Load(op.B + (long)p * op.Ldb + n), acc);
-                    acc.Store(crow + n);
-                }
-            }
-            for (; n < n1; n++)
+            for (int n = nVec; n < n1; n++)
             {
                 float acc = crow[n];
                 for (int p = 0; p < k; p++) acc = MathF.FusedMultiplyAdd(AAt(op, m, p), BAt(op, p, n), acc);

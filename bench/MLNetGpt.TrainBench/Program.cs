@@ -15,7 +15,7 @@ using MLNetGpt.TrainBench;
 var args_ = ParseArgs(args);
 string configName = args_.GetValueOrDefault("config", "nanogpt-cpu");
 int threads = int.Parse(args_.GetValueOrDefault("threads", "1"), CultureInfo.InvariantCulture);
-var bench = BenchConfigs.Get(configName);
+var bench = ReferenceRecipes.Get(configName);
 ulong seed = ulong.Parse(args_.GetValueOrDefault("seed", "1337"), CultureInfo.InvariantCulture);
 var training = bench.Training with { Threads = threads, Seed = seed };
 if (args_.TryGetValue("iters", out var itersText))

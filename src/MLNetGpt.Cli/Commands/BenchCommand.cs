@@ -1,5 +1,5 @@
 // `mlnetgpt bench`: a quick training and sampling throughput measurement on Tiny Shakespeare, one JSON line per config.
-// The side-by-side comparison with PyTorch is bench/compare-pytorch; this command is the in-product smoke benchmark.
+// The configs are the PyTorch comparison's (ReferenceRecipes); bench/compare-pytorch runs that comparison itself.
 using System.Diagnostics;
 using System.Text.Json;
 using MLNetGpt.Models;
@@ -13,35 +13,25 @@ namespace MLNetGpt.Cli.Commands;
 /// <summary>Training and KV-cache sampling throughput on the configs of the PyTorch comparison.</summary>
 public static class BenchCommand
 {
-    /// <summary>The benchmark configs by name (the issue's nanogpt-cpu, seed-tiny, lecture and bigram).</summary>
-    public static readonly IReadOnlyDictionary<string, (LanguageModelConfig Model, int Batch, float LearningRate)> Configs =
-        new Dictionary<string, (LanguageModelConfig, int, float)>
-        {
-            ["nanogpt-cpu"] = (new GptConfig { LayerCount = 4, HeadCount = 4, EmbeddingSize = 128, BlockSize = 64, Activation = Activation.Gelu }, 12, 1e-3f),
-            ["seed-tiny"] = (new GptConfig { LayerCount = 6, HeadCount = 4, EmbeddingSize = 32, BlockSize = 8, Activation = Activation.Relu, TieWeights = false }, 32, 1e-3f),
-            ["lecture"] = (new GptConfig { LayerCount = 6, HeadCount = 6, EmbeddingSize = 384, BlockSize = 256, Activation = Activation.Relu, Dropout = 0.2f, Bias = true, TieWeights = false }, 64, 3e-4f),
-            ["bigram"] = (new BigramConfig { BlockSize = 8 }, 32, 1e-2f),
-        };
-
-    /// <summary>Runs each config for <paramref name="iters"/> steps and samples <paramref name="sampleTokens"/> tokens.</summary>
+    /// <summary>Runs each config of <see cref="ReferenceRecipes"/> for <paramref name="iters"/> steps and samples <paramref name="sampleTokens"/> tokens.</summary>
     public static int Run(IReadOnlyList<string> configs, int iters, int threads, int sampleTokens, string? dataPath, TextWriter output, CancellationToken ct)
     {
         if (iters < 1) throw new CliException($"--iters {iters} must be positive.");
         foreach (var name in configs)
-            if (!Configs.ContainsKey(name)) throw new CliException($"Unknown config '{name}'; expected one of {string.Join(", ", Configs.Keys)}.");
+            if (!ReferenceRecipes.Names.Contains(name)) throw new CliException($"Unknown config '{name}'; expected one of {string.Join(", ", ReferenceRecipes.Names)}.");
         string text = File.ReadAllText(TinyShakespeare.Locate(dataPath));
         var vocabulary = CharVocabulary.Create(text);
         var (train, val) = DataSplit.TrainValidation(vocabulary.Encode(text));
         foreach (var name in configs)
         {
-            var (config, batch, lr) = Configs[name];
-            config = config with { VocabularySize = vocabulary.Size };
+            // The comparison's recipe, shortened to --iters steps (the cosine schedule, where there is one, shortened with it).
+            var recipe = ReferenceRecipes.Get(name);
             var backend = CpuBackend.Create(threads);
-            var model = LanguageModel.Create(config, backend, 1337);
-            var options = new TrainingOptions
+            var model = LanguageModel.Create(recipe.Model with { VocabularySize = vocabulary.Size }, backend, 1337);
+            var options = recipe.Training with
             {
-                MaxIters = iters, BatchSize = batch, BlockSize = config.BlockSize, LearningRate = lr, MinLearningRate = lr / 10,
-                WarmupIters = Math.Min(100, iters / 10), EvalInterval = iters, EvalIters = 5, Threads = threads,
+                MaxIters = iters, LearningRateDecayIters = recipe.Training.LearningRateDecayIters == 0 ? 0 : iters,
+                WarmupIters = Math.Min(recipe.Training.WarmupIters, iters / 10), EvalIters = 5, Threads = threads,
             };
             var result = LanguageModelTrainer.Train(model, train, val, options, null, ct);
             var generator = TextGenerator.Create(model, 1);

@@ -193,32 +193,30 @@ public static class TrainCommand
 
         private LanguageModelTrainerEstimator Create()
         {
-            var t = d.Train;
-            void Checkpoint(LanguageModelTrainer trainer) => trainer.SaveCheckpoint(run.CheckpointPath);
             if (d.Model.Type == "bigram")
-                return ctx.TextGeneration.Trainers.Bigram(new BigramTrainer.Options
-                {
-                    BlockSize = d.Model.BlockSize, BatchSize = t.BatchSize, MaxIterations = t.MaxIters,
-                    LearningRate = (float)t.LearningRate, MinLearningRate = (float)t.MinLr, WarmupIterations = t.WarmupIters,
-                    DecayLearningRate = t.DecayLr, WeightDecay = (float)t.WeightDecay, Beta1 = (float)t.Beta1, Beta2 = (float)t.Beta2,
-                    GradientClip = (float)t.GradClip, GradientAccumulationSteps = t.GradAccum, EvalInterval = t.EvalInterval,
-                    EvalIterations = t.EvalIters, ValidationData = validation, Threads = t.Threads, Progress = _progress,
-                    CancellationToken = _token, Checkpoint = Checkpoint, CheckpointInterval = t.CheckpointInterval,
-                    ResumeFromCheckpoint = resumeFrom, Seed = t.Seed, Generation = generation,
-                });
-            return ctx.TextGeneration.Trainers.Gpt(new GptTrainer.Options
+                return ctx.TextGeneration.Trainers.Bigram((BigramTrainer.Options)WithRecipe(new BigramTrainer.Options { BlockSize = d.Model.BlockSize }));
+            return ctx.TextGeneration.Trainers.Gpt((GptTrainer.Options)WithRecipe(new GptTrainer.Options
             {
                 BlockSize = d.Model.BlockSize, LayerCount = d.Model.NLayer, HeadCount = d.Model.NHead, EmbeddingSize = d.Model.NEmbd,
                 Dropout = (float)d.Model.Dropout, Bias = d.Model.Bias, TieWeights = d.Model.TieWeights,
                 Activation = d.Model.Activation == "relu" ? Activation.Relu : Activation.Gelu,
+            }));
+        }
+
+        // The train section, progress, cancellation, checkpoints and resume: the same for every model type.
+        private LanguageModelTrainerOptions WithRecipe(LanguageModelTrainerOptions options)
+        {
+            var t = d.Train;
+            return options with
+            {
                 BatchSize = t.BatchSize, MaxIterations = t.MaxIters,
                 LearningRate = (float)t.LearningRate, MinLearningRate = (float)t.MinLr, WarmupIterations = t.WarmupIters,
                 DecayLearningRate = t.DecayLr, WeightDecay = (float)t.WeightDecay, Beta1 = (float)t.Beta1, Beta2 = (float)t.Beta2,
                 GradientClip = (float)t.GradClip, GradientAccumulationSteps = t.GradAccum, EvalInterval = t.EvalInterval,
                 EvalIterations = t.EvalIters, ValidationData = validation, Threads = t.Threads, Progress = _progress,
-                CancellationToken = _token, Checkpoint = Checkpoint, CheckpointInterval = t.CheckpointInterval,
-                ResumeFromCheckpoint = resumeFrom, Seed = t.Seed, Generation = generation,
-            });
+                CancellationToken = _token, Checkpoint = trainer => trainer.SaveCheckpoint(run.CheckpointPath),
+                CheckpointInterval = t.CheckpointInterval, ResumeFromCheckpoint = resumeFrom, Seed = t.Seed, Generation = generation,
+            };
         }
 
         public ITransformer Fit(IDataView input) => Create().Fit(input);

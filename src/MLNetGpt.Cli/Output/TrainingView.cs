@@ -68,8 +68,8 @@ public static class TrainingView
                         log?.WriteLine(line);
                     }
                 });
+                // The last report sets the bar: at the end, or where Ctrl+C stopped it (no jump to 100 %).
                 result = await work(progress);
-                task.Value = task.MaxValue;
             });
         return result;
     }

@@ -78,6 +78,7 @@ public abstract record LanguageModelConfig
 public sealed record BigramConfig : LanguageModelConfig
 {
     /// <inheritdoc/>
+    [JsonIgnore]
     public override string Kind => "bigram";
 }
 
@@ -126,6 +127,7 @@ public sealed record GptConfig : LanguageModelConfig
     public bool TieWeights { get; init; } = true;
 
     /// <inheritdoc/>
+    [JsonIgnore]
     public override string Kind => "gpt";
 
     /// <summary>Channels per head, C / NH.</summary>

@@ -152,6 +152,8 @@ public sealed class GptModelTests
         string json = config.ToJson();
         StringAssert.Contains(json, "\"kind\":\"gpt\"");
         StringAssert.Contains(json, "\"activation\":\"relu\"");
+        Assert.IsFalse(json.Contains("\"Kind\"", StringComparison.Ordinal), $"the discriminator is written once, as \"kind\": {json}");
+        Assert.IsFalse(new BigramConfig().ToJson().Contains("\"Kind\"", StringComparison.Ordinal));
         Assert.AreEqual<LanguageModelConfig>(config, LanguageModelConfig.FromJson(json));
         Assert.AreEqual<LanguageModelConfig>(new BigramConfig { VocabularySize = 5 }, LanguageModelConfig.FromJson("""{"vocab_size":5,"kind":"bigram"}"""));
     }

@@ -33,10 +33,23 @@ internal interface IIncrementalDecoder
     int MaxBatch { get; }
 
     /// <summary>
+    /// Re-reads the model's parameters. A decoder may keep a copy of the weights in a faster layout; it makes that copy when
+    /// created and again here. Call it before decoding whenever the parameters may have changed since.
+    /// </summary>
+    void RefreshWeights();
+
+    /// <summary>
     /// Resets row <paramref name="row"/> and feeds it <paramref name="tokens"/> (1 ≤ length ≤ BlockSize) at positions 0..n-1;
     /// writes the logits of the last position into <paramref name="logits"/>[V].
     /// </summary>
     void Prefill(int row, ReadOnlySpan<int> tokens, Span<float> logits);
+
+    /// <summary>
+    /// <see cref="Prefill(int, ReadOnlySpan{int}, Span{float})"/> for several rows in one pass: row rows[i] gets the next
+    /// lengths[i] tokens of <paramref name="tokens"/> (the rows' contexts, concatenated); logits[i·V..] receives its last
+    /// position's logits. Each row's result is the same as prefilling it alone (row-wise kernels).
+    /// </summary>
+    void Prefill(ReadOnlySpan<int> rows, ReadOnlySpan<int> tokens, ReadOnlySpan<int> lengths, Span<float> logits);
 
     /// <summary>
     /// Appends tokens[b] at position positions[b] to rows 0..B-1 (each row's cache must hold positions 0..positions[b]-1, and

@@ -100,8 +100,13 @@ internal static unsafe class CpuAttention
                     int p = Pos[b] + ti; // keys 0..p are visible
                     var s = new Span<float>(scores, p + 1);
                     float* qp = Q + ((long)b * Tn + ti) * c + h * hs;
+                    float* kh = K + (long)(b * nh + h) * hs * MaxT; // [hs, maxT]: keys transposed
                     for (int t2 = 0; t2 <= p; t2++)
-                        s[t2] = Dot(qp, K + ((long)b * MaxT + t2) * c + h * hs, hs) * scale;
+                    {
+                        float dot = 0;
+                        for (int i = 0; i < hs; i++) dot += qp[i] * kh[(long)i * MaxT + t2];
+                        s[t2] = dot * scale;
+                    }
                     float max = TensorPrimitives.Max(s);
                     TensorPrimitives.Subtract(s, max, s);
                     TensorPrimitives.Exp(s, s);

@@ -51,6 +51,21 @@ public sealed unsafe class CpuBackend : IComputeBackend
     }
 
     /// <inheritdoc/>
+    public void PackMatMulWeight(Span<float> packed, ReadOnlySpan<float> weight, int c, int oc)
+    {
+        ReferenceBackend.CheckPackMatMulWeight(packed.Length, weight.Length, c, oc);
+        fixed (float* p = packed, w = weight) CpuMatMul.Pack(_pool, p, w, c, oc);
+    }
+
+    /// <inheritdoc/>
+    public void MatMulForwardPacked(Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> packedWeight, ReadOnlySpan<float> bias, int bt, int c, int oc)
+    {
+        ReferenceBackend.CheckMatMulForwardPacked(output.Length, input.Length, packedWeight.Length, bias.Length, bt, c, oc);
+        fixed (float* o = output, x = input, w = packedWeight, b = bias)
+            CpuMatMul.ForwardPacked(_pool, _scratch, o, x, w, bias.Length == 0 ? null : b, bt, c, oc);
+    }
+
+    /// <inheritdoc/>
     public void MatMulBackward(Span<float> dinput, Span<float> dweight, Span<float> dbias, ReadOnlySpan<float> doutput,
         ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int bt, int c, int oc)
     {
@@ -119,6 +134,13 @@ public sealed unsafe class CpuBackend : IComputeBackend
         ReferenceBackend.CheckAttention(output.Length, att.Length, qkv.Length, b, t, c, nh);
         fixed (float* o = output, a = att, q = qkv)
         {
+            if (nh > 0 && CpuAttentionBlocked.Supports(c / nh))
+            {
+                _scratch.EnsurePerWorker(checked((int)Math.Max(CpuAttentionBlocked.ScratchFloats(t, c / nh), MatMulGemm.ScratchFloats)));
+                var blocked = new CpuAttentionBlocked.ForwardBody { Out = o, Att = a, Qkv = q, T = t, C = c, NH = nh, Scratch = _scratch };
+                _pool.For(b * nh, ref blocked);
+                return;
+            }
             var body = new CpuAttention.ForwardBody { Out = o, Att = a, Qkv = q, T = t, C = c, NH = nh };
             _pool.For(b * nh, ref body);
         }
@@ -133,6 +155,13 @@ public sealed unsafe class CpuBackend : IComputeBackend
         _scratch.EnsurePerWorker(Math.Max(t, MatMulGemm.ScratchFloats));
         fixed (float* dq = dqkv, d = doutput, q = qkv, a = att)
         {
+            if (nh > 0 && CpuAttentionBlocked.Supports(c / nh))
+            {
+                _scratch.EnsurePerWorker(checked((int)Math.Max(CpuAttentionBlocked.ScratchFloats(t, c / nh), MatMulGemm.ScratchFloats)));
+                var blocked = new CpuAttentionBlocked.BackwardBody { Dqkv = dq, Dout = d, Qkv = q, Att = a, T = t, C = c, NH = nh, Scratch = _scratch };
+                _pool.For(b * nh, ref blocked);
+                return;
+            }
             var body = new CpuAttention.BackwardBody { Dqkv = dq, Dout = d, Qkv = q, Att = a, T = t, C = c, NH = nh, Scratch = _scratch };
             _pool.For(b * nh, ref body);
         }
@@ -143,12 +172,21 @@ public sealed unsafe class CpuBackend : IComputeBackend
         ReadOnlySpan<int> pos, int b, int tn, int maxT, int c, int nh)
     {
         ReferenceBackend.CheckCached(output.Length, q.Length, kCache.Length, vCache.Length, pos, b, tn, maxT, c, nh);
-        _scratch.EnsurePerWorker(Math.Max(maxT, MatMulGemm.ScratchFloats));
+        _scratch.EnsurePerWorker(Math.Max(4 * maxT, MatMulGemm.ScratchFloats));
         fixed (float* o = output, qq = q, k = kCache, v = vCache)
         fixed (int* p = pos)
         {
+            bool serial = (long)b * tn * maxT * c < CpuMatMul.SerialMacs; // one decoding row: not worth a hand-off
+            if (nh > 0 && maxT % 16 == 0 && CpuAttentionBlocked.Supports(c / nh))
+            {
+                var blocked = new CpuAttentionBlocked.CachedBody { Out = o, Q = qq, K = k, V = v, Pos = p, Tn = tn, MaxT = maxT, C = c, NH = nh, Scratch = _scratch };
+                if (serial) blocked.Execute(0, b * nh, 0);
+                else _pool.For(b * nh, ref blocked);
+                return;
+            }
             var body = new CpuAttention.CachedBody { Out = o, Q = qq, K = k, V = v, Pos = p, Tn = tn, MaxT = maxT, C = c, NH = nh, Scratch = _scratch };
-            _pool.For(b * nh, ref body);
+            if (serial) body.Execute(0, b * nh, 0);
+            else _pool.For(b * nh, ref body);
         }
     }
 

@@ -21,6 +21,18 @@ public interface IComputeBackend
     void MatMulForward(Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int bt, int c, int oc);
 
     /// <summary>
+    /// packed = weight[OC,C] in the <see cref="PackedWeight"/> layout (at least <see cref="PackedWeight.Length"/>(c, oc)
+    /// floats), for <see cref="MatMulForwardPacked"/>. Pack again after the weight changes.
+    /// </summary>
+    void PackMatMulWeight(Span<float> packed, ReadOnlySpan<float> weight, int c, int oc);
+
+    /// <summary>
+    /// <see cref="MatMulForward"/> with the weight already packed by <see cref="PackMatMulWeight"/>: the same result, bit for bit,
+    /// without the per-call packing (for decoding, which multiplies one or a few rows by every weight at every token).
+    /// </summary>
+    void MatMulForwardPacked(Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> packedWeight, ReadOnlySpan<float> bias, int bt, int c, int oc);
+
+    /// <summary>
     /// Backward of <see cref="MatMulForward"/>: dinp[BT,C] += dout·W, dweight[OC,C] += dout^T·inp, dbias[OC] += Σ_rows dout.
     /// An empty <paramref name="dinput"/> skips the input gradient (first layer); an empty <paramref name="dbias"/> skips the bias.
     /// </summary>
@@ -57,8 +69,10 @@ public interface IComputeBackend
 
     /// <summary>
     /// Attention for incremental decoding with a KV cache. For each row b, the <paramref name="tn"/> new queries
-    /// q[B,Tn,C] sit at positions pos[b] .. pos[b]+Tn-1 and attend to cached keys/values kCache/vCache [B,maxT,C]
-    /// at positions 0 .. (own position), which the caller has already written. out[B,Tn,C]. No probabilities are kept.
+    /// q[B,Tn,C] sit at positions pos[b] .. pos[b]+Tn-1 and attend to the cached keys and values at positions
+    /// 0 .. (own position), which the caller has already written. out[B,Tn,C]. No probabilities are kept.
+    /// Keys are cached transposed per head, kCache[B,NH,hs,maxT] (key t of head h at [b,h,·,t]), so that scores are computed
+    /// for 16 positions at once; values are cached as rows, vCache[B,maxT,C].
     /// </summary>
     void AttentionForwardCached(Span<float> output, ReadOnlySpan<float> q, ReadOnlySpan<float> kCache, ReadOnlySpan<float> vCache,
         ReadOnlySpan<int> pos, int b, int tn, int maxT, int c, int nh);

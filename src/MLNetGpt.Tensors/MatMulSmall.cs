@@ -117,7 +117,7 @@ internal static unsafe class MatMulSmall
 
     // t[i][j] = w[j*ldw + i] for i, j < 16: 16×16 transpose in four shuffle stages.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose16(float* w, int ldw, Vector512<float>* t)
+    internal static void Transpose16(float* w, int ldw, Vector512<float>* t)
     {
         for (int g = 0; g < 4; g++)
         {

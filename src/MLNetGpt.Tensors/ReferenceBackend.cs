@@ -41,6 +41,39 @@ public sealed class ReferenceBackend : IComputeBackend
     }
 
     /// <inheritdoc/>
+    public void PackMatMulWeight(Span<float> packed, ReadOnlySpan<float> weight, int c, int oc)
+    {
+        CheckPackMatMulWeight(packed.Length, weight.Length, c, oc);
+        const int pw = PackedWeight.PanelWidth;
+        int panels = (oc + pw - 1) / pw;
+        for (int p = 0; p < panels; p++)
+            for (int k = 0; k < c; k++)
+                for (int j = 0; j < pw; j++)
+                {
+                    int o = p * pw + j;
+                    packed[(p * c + k) * pw + j] = o < oc ? weight[o * c + k] : 0f;
+                }
+    }
+
+    /// <inheritdoc/>
+    public void MatMulForwardPacked(Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> packedWeight, ReadOnlySpan<float> bias, int bt, int c, int oc)
+    {
+        CheckMatMulForwardPacked(output.Length, input.Length, packedWeight.Length, bias.Length, bt, c, oc);
+        const int pw = PackedWeight.PanelWidth;
+        for (int i = 0; i < bt; i++)
+        {
+            var x = input.Slice(i * c, c);
+            for (int o = 0; o < oc; o++)
+            {
+                var w = packedWeight[((o / pw) * c * pw + o % pw)..];
+                float sum = bias.Length == 0 ? 0f : bias[o];
+                for (int k = 0; k < c; k++) sum += x[k] * w[k * pw];
+                output[i * oc + o] = sum;
+            }
+        }
+    }
+
+    /// <inheritdoc/>
     public void MatMulBackward(Span<float> dinput, Span<float> dweight, Span<float> dbias, ReadOnlySpan<float> doutput,
         ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int bt, int c, int oc)
     {
@@ -255,9 +288,9 @@ public sealed class ReferenceBackend : IComputeBackend
                     float max = float.NegativeInfinity;
                     for (int t2 = 0; t2 <= p; t2++)
                     {
-                        var k = kCache.Slice((bi * maxT + t2) * c + h * hs, hs);
+                        var k = kCache.Slice((bi * nh + h) * hs * maxT + t2); // [hs] with stride maxT
                         float dot = 0;
-                        for (int i = 0; i < hs; i++) dot += qh[i] * k[i];
+                        for (int i = 0; i < hs; i++) dot += qh[i] * k[i * maxT];
                         scores[t2] = dot * scale;
                         if (scores[t2] > max) max = scores[t2];
                     }
@@ -432,6 +465,22 @@ public sealed class ReferenceBackend : IComputeBackend
         Shapes.Require(outputLength, (long)bt * oc, $"[{bt},{oc}]", "output");
         Shapes.Require(inputLength, (long)bt * c, $"[{bt},{c}]", "input");
         Shapes.Require(weightLength, (long)oc * c, $"[{oc},{c}]", "weight");
+        Shapes.RequireOptional(biasLength, oc, $"[{oc}]", "bias");
+    }
+
+    internal static void CheckPackMatMulWeight(int packedLength, int weightLength, int c, int oc)
+    {
+        Shapes.Positive(c); Shapes.Positive(oc);
+        Shapes.Require(packedLength, PackedWeight.Length(c, oc), $"packed [{oc},{c}]", "packed");
+        Shapes.Require(weightLength, (long)oc * c, $"[{oc},{c}]", "weight");
+    }
+
+    internal static void CheckMatMulForwardPacked(int outputLength, int inputLength, int packedLength, int biasLength, int bt, int c, int oc)
+    {
+        CheckMatMul(bt, c, oc);
+        Shapes.Require(outputLength, (long)bt * oc, $"[{bt},{oc}]", "output");
+        Shapes.Require(inputLength, (long)bt * c, $"[{bt},{c}]", "input");
+        Shapes.Require(packedLength, PackedWeight.Length(c, oc), $"packed [{oc},{c}]", "packedWeight");
         Shapes.RequireOptional(biasLength, oc, $"[{oc}]", "bias");
     }
 

@@ -155,4 +155,21 @@ public sealed class GenerationTests
         cts.Cancel();
         Assert.ThrowsExactly<OperationCanceledException>(() => gen.Generate([[1]], new SamplingOptions(), default, cts.Token));
     }
+
+    [TestMethod]
+    public void GeneratorUsesTheParametersOfEachCall()
+    {
+        // the decoder keeps packed copies of the weights; a change between calls (training, loading) must be seen
+        var model = Model();
+        var other = GptModel.Create(TestModels.TinyGpt(block: 16), TestModels.Backend, seed: 99);
+        var generator = TextGenerator.Create(model, 2);
+        var options = new SamplingOptions { MaxNewTokens = 24, Temperature = 0 };
+        int[] prompt = [1, 2, 3];
+        var before = generator.Generate(prompt, options);
+        other.Parameters.Span.CopyTo(model.Parameters.Span);
+        var after = generator.Generate(prompt, options);
+        var fresh = TextGenerator.Create(model, 2).Generate(prompt, options);
+        CollectionAssert.AreEqual(fresh, after, "same generator after the change vs a new one");
+        CollectionAssert.AreNotEqual(before, after, "the change should alter greedy output");
+    }
 }

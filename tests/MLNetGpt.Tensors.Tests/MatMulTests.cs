@@ -130,4 +130,76 @@ public sealed class MatMulTests
         }
         finally { MatMulGemm.UseVector512 = saved; }
     }
+
+    public static IEnumerable<object[]> PackedShapes()
+    {
+        foreach (int bt in new[] { 0, 1, 2, 3, 4, 5, 7, 8, 9, 33 })
+            foreach (int oc in new[] { 1, 16, 31, 32, 33, 65, 96, 128 })
+                yield return [bt, 37, oc];
+        yield return [1, 1, 7];
+        yield return [3, 128, 384];
+        yield return [6, 512, 128];
+    }
+
+    [TestMethod]
+    [DynamicData(nameof(PackedShapes))]
+    public void PackedForwardEqualsForwardBitwise(int bt, int c, int oc)
+    {
+        var inp = Random(bt * c, 1); var w = Random(oc * c, 2); var b = Random(oc, 3);
+        // the packed buffer is longer than needed and pre-filled with garbage: padding must be written as zeros
+        var packedRef = Random(PackedWeight.Length(c, oc) + 5, 4);
+        R.PackMatMulWeight(packedRef, w, c, oc);
+        var expectedRef = new float[bt * oc]; var actualRef = Random(bt * oc, 5);
+        R.MatMulForward(expectedRef, inp, w, b, bt, c, oc);
+        R.MatMulForwardPacked(actualRef, inp, packedRef, b, bt, c, oc);
+        AssertBitwise(expectedRef, actualRef, $"reference packed {bt}x{c}x{oc}");
+        foreach (int threads in new[] { 1, 2, 3 })
+        {
+            var be = CpuBackend.Create(threads);
+            var packed = Random(PackedWeight.Length(c, oc) + 5, 6);
+            be.PackMatMulWeight(packed, w, c, oc);
+            AssertBitwise(packedRef.AsSpan(0, PackedWeight.Length(c, oc)), packed.AsSpan(0, PackedWeight.Length(c, oc)), "packed layout");
+            foreach (var bias in new[] { b, [] })
+            {
+                var expected = new float[bt * oc]; var actual = Random(bt * oc, 7);
+                be.MatMulForward(expected, inp, w, bias, bt, c, oc);
+                be.MatMulForwardPacked(actual, inp, packed, bias, bt, c, oc);
+                AssertBitwise(expected, actual, $"cpu packed {bt}x{c}x{oc}, {threads} threads, bias {bias.Length}");
+            }
+        }
+    }
+
+    [TestMethod]
+    public void PackedForwardWithoutAvx512GivesTheSameBits()
+    {
+        const int c = 45, oc = 70;
+        var w = Random(oc * c, 2); var b = Random(oc, 3);
+        var be = CpuBackend.Create(2);
+        var packed = new float[PackedWeight.Length(c, oc)];
+        be.PackMatMulWeight(packed, w, c, oc);
+        foreach (int bt in new[] { 1, 3, 8, 11 })
+        {
+            var inp = Random(bt * c, bt);
+            var fast = new float[bt * oc]; var slow = new float[bt * oc];
+            be.MatMulForwardPacked(fast, inp, packed, b, bt, c, oc);
+            bool saved = MatMulGemm.UseVector512;
+            MatMulGemm.UseVector512 = false;
+            try { be.MatMulForwardPacked(slow, inp, packed, b, bt, c, oc); }
+            finally { MatMulGemm.UseVector512 = saved; }
+            AssertBitwise(fast, slow, $"bt {bt}");
+        }
+    }
+
+    [TestMethod]
+    public void PackedShapesAreValidated()
+    {
+        var be = CpuBackend.Create(1);
+        var w = new float[40 * 10];
+        var ex = Assert.ThrowsExactly<ArgumentException>(() => be.PackMatMulWeight(new float[PackedWeight.Length(10, 40) - 1], w, 10, 40));
+        StringAssert.Contains(ex.Message, "packed");
+        ex = Assert.ThrowsExactly<ArgumentException>(() => be.MatMulForwardPacked(new float[40], new float[10], new float[400], [], 1, 10, 40));
+        StringAssert.Contains(ex.Message, "packedWeight");
+        Assert.AreEqual(64 * 10, PackedWeight.Length(10, 40));
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => PackedWeight.Length(0, 40));
+    }
 }

@@ -89,31 +89,39 @@ public sealed class ReferenceGradientTests
     }
 
     [TestMethod]
-    public void AttentionCachedEqualsFullAttention()
+    [DataRow(8, 2, 9, 6)] [DataRow(64, 2, 16, 10)] [DataRow(128, 4, 64, 64)]
+    public void AttentionCachedEqualsFullAttention(int c, int nh, int maxT, int t)
     {
-        const int b = 2, t = 6, c = 8, nh = 2, maxT = 9;
+        const int b = 2;
+        int hs = c / nh;
         var qkv = Random(b * t * 3 * c, 11);
         var full = new float[b * t * c]; var att = new float[b * nh * t * t];
         R.AttentionForward(full, att, qkv, b, t, c, nh);
-        // fill caches with k,v; query the last tn=2 positions from pos = t-2
+        // fill the caches (keys transposed per head: [B,NH,hs,maxT]; values [B,maxT,C]); query the last tn positions from pos = t-tn
         var kc = new float[b * maxT * c]; var vc = new float[b * maxT * c];
         for (int bi = 0; bi < b; bi++)
             for (int ti = 0; ti < t; ti++)
                 for (int k = 0; k < c; k++)
                 {
-                    kc[(bi * maxT + ti) * c + k] = qkv[(bi * t + ti) * 3 * c + c + k];
+                    kc[((bi * nh + k / hs) * hs + k % hs) * maxT + ti] = qkv[(bi * t + ti) * 3 * c + c + k];
                     vc[(bi * maxT + ti) * c + k] = qkv[(bi * t + ti) * 3 * c + 2 * c + k];
                 }
-        const int tn = 2;
-        var q = new float[b * tn * c]; var o = new float[b * tn * c];
-        for (int bi = 0; bi < b; bi++)
-            for (int ti = 0; ti < tn; ti++)
-                for (int k = 0; k < c; k++) q[(bi * tn + ti) * c + k] = qkv[(bi * t + t - tn + ti) * 3 * c + k];
-        R.AttentionForwardCached(o, q, kc, vc, [t - tn, t - tn], b, tn, maxT, c, nh);
-        for (int bi = 0; bi < b; bi++)
-            for (int ti = 0; ti < tn; ti++)
-                for (int k = 0; k < c; k++)
-                    Assert.AreEqual(full[(bi * t + t - tn + ti) * c + k], o[(bi * tn + ti) * c + k], 1e-5);
+        foreach (int tn in new[] { 1, 2, Math.Min(5, t) })
+        {
+            var q = new float[b * tn * c];
+            for (int bi = 0; bi < b; bi++)
+                for (int ti = 0; ti < tn; ti++)
+                    for (int k = 0; k < c; k++) q[(bi * tn + ti) * c + k] = qkv[(bi * t + t - tn + ti) * 3 * c + k];
+            foreach (IComputeBackend be in new IComputeBackend[] { R, CpuBackend.Create(1), CpuBackend.Create(2) })
+            {
+                var o = new float[b * tn * c];
+                be.AttentionForwardCached(o, q, kc, vc, [t - tn, t - tn], b, tn, maxT, c, nh);
+                for (int bi = 0; bi < b; bi++)
+                    for (int ti = 0; ti < tn; ti++)
+                        for (int k = 0; k < c; k++)
+                            Assert.AreEqual(full[(bi * t + t - tn + ti) * c + k], o[(bi * tn + ti) * c + k], 1e-5, $"{be.Name} tn={tn}");
+            }
+        }
     }
 
     [TestMethod]

@@ -158,8 +158,20 @@ public sealed class BigramModel : ITrainableModel
 
         public int MaxBatch { get; } = maxBatch >= 1 ? maxBatch : throw new ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, "Batch size must be at least 1.");
 
+        public void RefreshWeights() { } // reads the table directly
+
         public void Prefill(int row, ReadOnlySpan<int> tokens, Span<float> logits) =>
             model.Backend.EncoderForward(logits[..model._v], tokens[^1..], model.Parameters[model._table], _zeros, 1, 1, model._v);
+
+        public void Prefill(ReadOnlySpan<int> rows, ReadOnlySpan<int> tokens, ReadOnlySpan<int> lengths, Span<float> logits)
+        {
+            int at = 0, v = model._v;
+            for (int i = 0; i < rows.Length; i++)
+            {
+                at += lengths[i];
+                Prefill(rows[i], tokens.Slice(at - 1, 1), logits.Slice(i * v, v));
+            }
+        }
 
         public void Decode(ReadOnlySpan<int> tokens, ReadOnlySpan<int> positions, int batchSize, Span<float> logits) =>
             model.Backend.EncoderForward(logits[..(batchSize * model._v)], tokens[..batchSize], model.Parameters[model._table], _zeros, batchSize, 1, model._v);

@@ -1,12 +1,16 @@
-// Incremental GPT decoding with a KV cache: prefill one row's prompt, then append one token to many rows per forward pass.
+// Incremental GPT decoding with a KV cache: prefill rows' prompts (many rows in one pass), then append one token to many rows
+// per forward pass.
 // Size legend: B rows, Tn new tokens, maxT block size, C channels, NH heads, V vocab.
 using MLNetGpt.Tensors;
 
 namespace MLNetGpt.Models;
 
 /// <summary>
-/// Keys and values of every layer cached per row ([maxB, maxT, C] each), so appending a token costs one token's forward pass.
+/// Keys and values of every layer cached per row (keys [maxB, NH, hs, maxT], values [maxB, maxT, C]), so appending a token
+/// costs one token's forward pass.
 /// Every row is computed independently by row-wise kernels, so a row's logits do not depend on which other rows share the batch.
+/// The matmul weights are kept packed (<see cref="PackedWeight"/>): decoding one token reads every weight once, and the packed
+/// layout streams them in order, with results bitwise equal to the unpacked product.
 /// </summary>
 internal sealed class GptDecoder : IIncrementalDecoder
 {
@@ -17,6 +21,12 @@ internal sealed class GptDecoder : IIncrementalDecoder
     private readonly float[] _x, _x2, _ln, _mean, _rstd, _qkv, _q, _atty, _tmp, _fch, _fchAct;
     private readonly int[] _pos0 = new int[1];
     private readonly int[] _positions;
+    private readonly int _capacity; // tokens one prefill pass holds (rows of the activation buffers)
+    private readonly int[] _groupRows, _groupLengths; // the rows of the prefill pass in progress
+    private int _groupCount;
+    private readonly float[] _packed; // every block's four matmul weights, then the LM head, packed
+    private readonly int[][] _blockPacked; // per block: offsets of c_attn, attn.c_proj, c_fc, mlp.c_proj in _packed
+    private readonly int _headPacked, _packedBase;
 
     public GptDecoder(GptModel model, int maxBatch)
     {
@@ -28,11 +38,45 @@ internal sealed class GptDecoder : IIncrementalDecoder
         _positions = new int[maxBatch];
         _k = new float[_layers][]; _vc = new float[_layers][];
         for (int l = 0; l < _layers; l++) { _k[l] = new float[maxBatch * _maxT * _c]; _vc[l] = new float[maxBatch * _maxT * _c]; }
-        int rows = Math.Max(maxBatch, _maxT);
+        // Prefilling many rows in one pass turns many thin matmuls into one GEMM; the token budget keeps the buffers small
+        // (at most 1024 rows, or one block if that is longer).
+        _capacity = Math.Max(_maxT, (int)Math.Min((long)maxBatch * _maxT, 1024));
+        _groupRows = new int[maxBatch]; _groupLengths = new int[maxBatch];
+        int rows = Math.Max(maxBatch, _capacity);
         _x = new float[rows * _c]; _x2 = new float[rows * _c]; _ln = new float[rows * _c];
         _mean = new float[rows]; _rstd = new float[rows];
         _qkv = new float[rows * 3 * _c]; _q = new float[rows * _c]; _atty = new float[rows * _c]; _tmp = new float[rows * _c];
         _fch = new float[rows * 4 * _c]; _fchAct = new float[rows * 4 * _c];
+        int c = _c, at = 0;
+        int Take(int inCh, int outCh) { int o = at; at = checked(at + PackedWeight.Length(inCh, outCh)); return o; }
+        _blockPacked = new int[_layers][];
+        for (int l = 0; l < _layers; l++) _blockPacked[l] = [Take(c, 3 * c), Take(c, c), Take(c, 4 * c), Take(4 * c, c)];
+        _headPacked = Take(c, _v);
+        // pinned and 64-byte aligned: every 512-bit load of a panel then stays within one cache line
+        _packed = GC.AllocateArray<float>(at + 16, pinned: true);
+        unsafe
+        {
+            fixed (float* f = _packed) _packedBase = (int)(((64 - ((nint)f & 63)) & 63) / sizeof(float));
+        }
+        RefreshWeights();
+    }
+
+    private Span<float> Packed(int offset) => _packed.AsSpan(_packedBase + offset);
+
+    public void RefreshWeights()
+    {
+        var be = _m.Backend;
+        int c = _c;
+        for (int l = 0; l < _layers; l++)
+        {
+            var w = _p.Blocks[l];
+            var o = _blockPacked[l];
+            be.PackMatMulWeight(Packed(o[0]), P(w.AttnWeight), c, 3 * c);
+            be.PackMatMulWeight(Packed(o[1]), P(w.AttnProjWeight), c, c);
+            be.PackMatMulWeight(Packed(o[2]), P(w.FcWeight), c, 4 * c);
+            be.PackMatMulWeight(Packed(o[3]), P(w.FcProjWeight), 4 * c, c);
+        }
+        be.PackMatMulWeight(Packed(_headPacked), P(_p.Head), c, _v);
     }
 
     public int MaxBatch { get; }
@@ -40,14 +84,49 @@ internal sealed class GptDecoder : IIncrementalDecoder
     private Span<float> P(ArenaSlice s) => _m.Parameters[s];
     private Span<float> Pb(ArenaSlice? s) => s is null ? Span<float>.Empty : _m.Parameters[s];
 
-    public void Prefill(int row, ReadOnlySpan<int> tokens, Span<float> logits)
+    public void Prefill(int row, ReadOnlySpan<int> tokens, Span<float> logits) => Prefill([row], tokens, [tokens.Length], logits);
+
+    public void Prefill(ReadOnlySpan<int> rows, ReadOnlySpan<int> tokens, ReadOnlySpan<int> lengths, Span<float> logits)
     {
-        int n = tokens.Length, c = _c;
-        if ((uint)row >= (uint)MaxBatch) throw new ArgumentOutOfRangeException(nameof(row), row, $"Row must be in [0,{MaxBatch}).");
-        if (n < 1 || n > _maxT) throw new ArgumentOutOfRangeException(nameof(tokens), n, $"Prefill needs 1..{_maxT} tokens.");
-        _m.Backend.EncoderForward(_x.AsSpan(0, n * c), tokens, P(_p.Wte), P(_p.Wpe)[..(n * c)], 1, n, c);
-        Blocks(n, row);
-        Head(_x.AsSpan((n - 1) * c, c), 1, logits[.._v]);
+        if (rows.Length != lengths.Length) throw new ArgumentException($"{rows.Length} rows but {lengths.Length} lengths.", nameof(lengths));
+        long total = 0;
+        for (int i = 0; i < rows.Length; i++)
+        {
+            if ((uint)rows[i] >= (uint)MaxBatch) throw new ArgumentOutOfRangeException(nameof(rows), rows[i], $"Row must be in [0,{MaxBatch}).");
+            if (lengths[i] < 1 || lengths[i] > _maxT) throw new ArgumentOutOfRangeException(nameof(lengths), lengths[i], $"Prefill needs 1..{_maxT} tokens per row.");
+            total += lengths[i];
+        }
+        if (tokens.Length != total) throw new ArgumentException($"tokens holds {tokens.Length} ids but the lengths add up to {total}.", nameof(tokens));
+        if (logits.Length < rows.Length * _v) throw new ArgumentException($"logits holds {logits.Length} floats; {rows.Length} rows need {rows.Length * _v}.", nameof(logits));
+        for (int i = 0, at = 0; i < rows.Length;)
+        {
+            int j = i, n = 0;
+            while (j < rows.Length && n + lengths[j] <= _capacity) n += lengths[j++];
+            PrefillPass(rows[i..j], tokens.Slice(at, n), lengths[i..j], logits.Slice(i * _v, (j - i) * _v));
+            at += n; i = j;
+        }
+    }
+
+    // One pass over rows whose contexts fit the buffers: all their tokens go through the matmuls together.
+    private void PrefillPass(ReadOnlySpan<int> rows, ReadOnlySpan<int> tokens, ReadOnlySpan<int> lengths, Span<float> logits)
+    {
+        int c = _c, n = tokens.Length;
+        var wte = P(_p.Wte);
+        var wpe = P(_p.Wpe);
+        _groupCount = rows.Length;
+        for (int i = 0, at = 0; i < rows.Length; at += lengths[i++])
+        {
+            _groupRows[i] = rows[i]; _groupLengths[i] = lengths[i];
+            _m.Backend.EncoderForward(_x.AsSpan(at * c, lengths[i] * c), tokens.Slice(at, lengths[i]), wte, wpe[..(lengths[i] * c)], 1, lengths[i], c);
+        }
+        Blocks(n, prefill: true);
+        // the head only needs each row's last position
+        for (int i = 0, at = 0; i < rows.Length; i++)
+        {
+            at += lengths[i];
+            _x.AsSpan((at - 1) * c, c).CopyTo(_x2.AsSpan(i * c, c));
+        }
+        Head(_x2.AsSpan(0, rows.Length * c), rows.Length, logits[..(rows.Length * _v)]);
     }
 
     public void Decode(ReadOnlySpan<int> tokens, ReadOnlySpan<int> positions, int batchSize, Span<float> logits)
@@ -64,44 +143,58 @@ internal sealed class GptDecoder : IIncrementalDecoder
             _m.Backend.ResidualForward(_x.AsSpan(r * c, c), wte.Slice(tok * c, c), wpe.Slice(pos * c, c), c);
         }
         positions[..b].CopyTo(_positions);
-        Blocks(b, -1);
+        Blocks(b, prefill: false);
         Head(_x.AsSpan(0, b * c), b, logits[..(b * _v)]);
     }
 
     /// <summary>
-    /// Stores K and V of layer <paramref name="l"/> in the cache and writes the attention output to _atty: for a prefill of
-    /// <paramref name="prefillRow"/>, n tokens at positions 0..n-1 of that row; for a decode (prefillRow = -1), one token per row r
-    /// at _positions[r].
+    /// Stores K and V of layer <paramref name="l"/> in the cache and writes the attention output to _atty: for a prefill pass,
+    /// each row of the group gets its tokens at positions 0..length-1; for a decode, one token per row r at _positions[r].
     /// </summary>
-    private void Attend(int l, ReadOnlySpan<float> qkv, int n, int prefillRow)
+    private void Attend(int l, ReadOnlySpan<float> qkv, int n, bool prefill)
     {
         int c = _c;
-        if (prefillRow >= 0)
+        if (prefill)
         {
-            int cacheRow = prefillRow * _maxT * c;
-            for (int i = 0; i < n; i++)
+            for (int g = 0, at = 0; g < _groupCount; at += _groupLengths[g++])
             {
-                qkv.Slice(i * 3 * c, c).CopyTo(_q.AsSpan(i * c, c));
-                qkv.Slice(i * 3 * c + c, c).CopyTo(_k[l].AsSpan(cacheRow + i * c, c));
-                qkv.Slice(i * 3 * c + 2 * c, c).CopyTo(_vc[l].AsSpan(cacheRow + i * c, c));
+                int len = _groupLengths[g], cacheRow = _groupRows[g] * _maxT * c;
+                for (int i = 0; i < len; i++)
+                {
+                    int src = (at + i) * 3 * c;
+                    qkv.Slice(src, c).CopyTo(_q.AsSpan((at + i) * c, c));
+                    StoreKey(_k[l], _groupRows[g], i, qkv.Slice(src + c, c));
+                    qkv.Slice(src + 2 * c, c).CopyTo(_vc[l].AsSpan(cacheRow + i * c, c));
+                }
+                _m.Backend.AttentionForwardCached(_atty.AsSpan(at * c, len * c), _q.AsSpan(at * c, len * c), _k[l].AsSpan(cacheRow, _maxT * c),
+                    _vc[l].AsSpan(cacheRow, _maxT * c), _pos0, 1, len, _maxT, c, _nh);
             }
-            _m.Backend.AttentionForwardCached(_atty.AsSpan(0, n * c), _q.AsSpan(0, n * c), _k[l].AsSpan(cacheRow, _maxT * c),
-                _vc[l].AsSpan(cacheRow, _maxT * c), _pos0, 1, n, _maxT, c, _nh);
             return;
         }
         for (int r = 0; r < n; r++)
         {
             int at = (r * _maxT + _positions[r]) * c;
             qkv.Slice(r * 3 * c, c).CopyTo(_q.AsSpan(r * c, c));
-            qkv.Slice(r * 3 * c + c, c).CopyTo(_k[l].AsSpan(at, c));
+            StoreKey(_k[l], r, _positions[r], qkv.Slice(r * 3 * c + c, c));
             qkv.Slice(r * 3 * c + 2 * c, c).CopyTo(_vc[l].AsSpan(at, c));
         }
         _m.Backend.AttentionForwardCached(_atty.AsSpan(0, n * c), _q.AsSpan(0, n * c), _k[l].AsSpan(0, n * _maxT * c),
             _vc[l].AsSpan(0, n * _maxT * c), _positions.AsSpan(0, n), n, 1, _maxT, c, _nh);
     }
 
+    // Keys are cached transposed per head, [maxB, NH, hs, maxT] (the layout AttentionForwardCached reads).
+    private void StoreKey(float[] cache, int row, int position, ReadOnlySpan<float> key)
+    {
+        int hs = _c / _nh;
+        for (int h = 0; h < _nh; h++)
+        {
+            int head = (row * _nh + h) * hs;
+            for (int d = 0; d < hs; d++) cache[(head + d) * _maxT + position] = key[h * hs + d];
+        }
+    }
+
     /// <summary>Runs the L blocks over n rows of _x (see <see cref="Attend"/> for the two modes).</summary>
-    private void Blocks(int n, int prefillRow)
+    private void Blocks(int n, bool prefill)
     {
         var be = _m.Backend;
         int c = _c;
@@ -117,16 +210,17 @@ internal sealed class GptDecoder : IIncrementalDecoder
         for (int l = 0; l < _layers; l++)
         {
             var w = _p.Blocks[l];
+            var pk = _blockPacked[l];
             be.LayerNormForward(ln, mean, rstd, x, P(w.Ln1Weight), Pb(w.Ln1Bias), n, c);
-            be.MatMulForward(qkv, ln, P(w.AttnWeight), Pb(w.AttnBias), n, c, 3 * c);
-            Attend(l, qkv, n, prefillRow);
-            be.MatMulForward(tmp, _atty.AsSpan(0, n * c), P(w.AttnProjWeight), Pb(w.AttnProjBias), n, c, c);
+            be.MatMulForwardPacked(qkv, ln, Packed(pk[0]), Pb(w.AttnBias), n, c, 3 * c);
+            Attend(l, qkv, n, prefill);
+            be.MatMulForwardPacked(tmp, _atty.AsSpan(0, n * c), Packed(pk[1]), Pb(w.AttnProjBias), n, c, c);
             be.ResidualForward(x2, x, tmp, n * c);
             be.LayerNormForward(ln, mean, rstd, x2, P(w.Ln2Weight), Pb(w.Ln2Bias), n, c);
-            be.MatMulForward(fch, ln, P(w.FcWeight), Pb(w.FcBias), n, c, 4 * c);
+            be.MatMulForwardPacked(fch, ln, Packed(pk[2]), Pb(w.FcBias), n, c, 4 * c);
             if (_m.GptConfig.Activation == Activation.Gelu) be.GeluForward(fchAct, fch, n * 4 * c);
             else be.ReluForward(fchAct, fch, n * 4 * c);
-            be.MatMulForward(tmp, fchAct, P(w.FcProjWeight), Pb(w.FcProjBias), n, 4 * c, c);
+            be.MatMulForwardPacked(tmp, fchAct, Packed(pk[3]), Pb(w.FcProjBias), n, 4 * c, c);
             be.ResidualForward(x, x2, tmp, n * c);
         }
     }
@@ -137,6 +231,6 @@ internal sealed class GptDecoder : IIncrementalDecoder
         var be = _m.Backend;
         var ln = _ln.AsSpan(0, rows * _c);
         be.LayerNormForward(ln, _mean.AsSpan(0, rows), _rstd.AsSpan(0, rows), hidden, P(_p.LnfWeight), Pb(_p.LnfBias), rows, _c);
-        be.MatMulForward(logits, ln, P(_p.Head), Span<float>.Empty, rows, _c, _v);
+        be.MatMulForwardPacked(logits, ln, Packed(_headPacked), Span<float>.Empty, rows, _c, _v);
     }
 }

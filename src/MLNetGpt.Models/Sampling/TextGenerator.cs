@@ -1,5 +1,5 @@
-// Batched generation with a KV cache: each row's prompt is prefilled into its own cache rows, then all rows advance together,
-// one batched forward pass per new token. Each row draws from its own seeded stream, so output does not depend on batching.
+// Batched generation with a KV cache: the rows' prompts are prefilled into their own cache rows in one pass, then all rows
+// advance together, one batched forward pass per new token; rows whose cache is full are rebuilt together. Each row draws from its own seeded stream, so output does not depend on batching.
 using MLNetGpt.Models.Data;
 
 namespace MLNetGpt.Models.Sampling;
@@ -16,8 +16,8 @@ public sealed class TextGenerator
 {
     private readonly IIncrementalDecoder _decoder;
     private readonly TokenSampler _sampler;
-    private readonly float[] _logits;
-    private readonly int[] _tokens, _positions;
+    private readonly float[] _logits, _prefillLogits;
+    private readonly int[] _tokens, _positions, _prefillRows, _prefillLengths, _prefillTokens;
     private readonly int _v, _blockSize;
 
     private TextGenerator(ITrainableModel model, int maxBatchSize)
@@ -29,6 +29,10 @@ public sealed class TextGenerator
         _blockSize = model.BlockSize;
         _sampler = new TokenSampler(_v);
         _logits = new float[maxBatchSize * _v];
+        _prefillLogits = new float[maxBatchSize * _v];
+        _prefillRows = new int[maxBatchSize];
+        _prefillLengths = new int[maxBatchSize];
+        _prefillTokens = new int[maxBatchSize * _blockSize];
         _tokens = new int[maxBatchSize];
         _positions = new int[maxBatchSize];
     }
@@ -81,6 +85,7 @@ public sealed class TextGenerator
             for (int j = 0; j < p.Length; j++)
                 if ((uint)p[j] >= (uint)_v) throw new ArgumentOutOfRangeException(nameof(prompts), p[j], $"Token id {p[j]} at index {j} of prompt {i} is outside [0,{_v}).");
         }
+        _decoder.RefreshWeights(); // the parameters may have changed since the last call (training between samples)
         var results = new int[prompts.Count][];
         for (int start = 0; start < prompts.Count; start += MaxBatchSize)
         {
@@ -99,6 +104,7 @@ public sealed class TextGenerator
         var generated = new List<int>[n];
         var done = new bool[n];
         int keep = Math.Max(1, _blockSize / 2);
+        _queuedRows = 0; _queuedTokens = 0; // a cancelled call may have left rows queued
         for (int r = 0; r < n; r++)
         {
             long id = rowIds.IsEmpty ? start + r : rowIds[start + r];
@@ -109,10 +115,10 @@ public sealed class TextGenerator
             generated[r] = new List<int>(Math.Min(options.MaxNewTokens, 4096));
             done[r] = options.MaxNewTokens == 0;
             if (done[r]) continue;
-            ct.ThrowIfCancellationRequested();
-            _decoder.Prefill(r, context, _logits.AsSpan(r * _v, _v));
-            _positions[r] = context.Length;
+            QueuePrefill(r, context);
         }
+        ct.ThrowIfCancellationRequested();
+        RunPrefills();
 
         var refill = new bool[n];
         while (true)
@@ -146,13 +152,36 @@ public sealed class TextGenerator
                 if (refill[r])
                 {
                     var h = history[r];
-                    var window = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(h)[(h.Count - keep)..];
-                    _decoder.Prefill(r, window, _logits.AsSpan(r * _v, _v));
-                    _positions[r] = keep;
+                    QueuePrefill(r, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(h)[(h.Count - keep)..]);
                 }
                 else _positions[r]++;
             }
+            RunPrefills();
         }
         for (int r = 0; r < n; r++) results[start + r] = [.. generated[r]];
+    }
+
+    private int _queuedRows, _queuedTokens;
+
+    // Rows to (re)build are queued and prefilled together in one pass (the same logits as one at a time, in fewer, larger products).
+    private void QueuePrefill(int row, ReadOnlySpan<int> context)
+    {
+        _prefillRows[_queuedRows] = row;
+        _prefillLengths[_queuedRows++] = context.Length;
+        context.CopyTo(_prefillTokens.AsSpan(_queuedTokens));
+        _queuedTokens += context.Length;
+    }
+
+    private void RunPrefills()
+    {
+        if (_queuedRows == 0) return;
+        _decoder.Prefill(_prefillRows.AsSpan(0, _queuedRows), _prefillTokens.AsSpan(0, _queuedTokens), _prefillLengths.AsSpan(0, _queuedRows), _prefillLogits);
+        for (int i = 0; i < _queuedRows; i++)
+        {
+            int r = _prefillRows[i];
+            _prefillLogits.AsSpan(i * _v, _v).CopyTo(_logits.AsSpan(r * _v, _v));
+            _positions[r] = _prefillLengths[i];
+        }
+        _queuedRows = 0; _queuedTokens = 0;
     }
 }

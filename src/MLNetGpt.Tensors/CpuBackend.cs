@@ -74,6 +74,14 @@ public sealed unsafe class CpuBackend : IComputeBackend
             CpuMatMul.Backward(_pool, _scratch, dinput.Length == 0 ? null : di, dw, dbias.Length == 0 ? null : db, d, x, w, bt, c, oc);
     }
 
+    // Row-wise kernels over a few rows (decoding) run on the calling thread: a hand-off to a worker costs more than the work,
+    // and a worker that stays idle goes to sleep, so the next large call would also pay its wake-up.
+    private void RowsFor<TBody>(int rows, int c, ref TBody body) where TBody : struct, IParallelBody
+    {
+        if ((long)rows * c < CpuElementwise.Chunk) { if (rows > 0) body.Execute(0, rows, 0); }
+        else _pool.For(rows, ref body);
+    }
+
     /// <inheritdoc/>
     public void EncoderForward(Span<float> output, ReadOnlySpan<int> tokens, ReadOnlySpan<float> wte, ReadOnlySpan<float> wpe, int b, int t, int c)
     {
@@ -82,7 +90,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
         fixed (int* tok = tokens)
         {
             var body = new CpuRows.EncoderForwardBody { Out = o, Wte = te, Wpe = pe, Tokens = tok, T = t, C = c };
-            _pool.For(b * t, ref body);
+            RowsFor(b * t, c, ref body);
         }
     }
 
@@ -107,7 +115,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
         fixed (float* o = output, m = mean, r = rstd, x = input, w = weight, bb = bias)
         {
             var body = new CpuRows.LayerNormForwardBody { Out = o, Mean = m, Rstd = r, In = x, W = w, Bias = bias.Length == 0 ? null : bb, C = c };
-            _pool.For(n, ref body);
+            RowsFor(n, c, ref body);
         }
     }
 

@@ -163,8 +163,14 @@ internal sealed class GptDecoder : IIncrementalDecoder
                 {
                     int src = (at + i) * 3 * c;
                     qkv.Slice(src, c).CopyTo(_q.AsSpan((at + i) * c, c));
-                    StoreKey(_k[l], _groupRows[g], i, qkv.Slice(src + c, c));
                     qkv.Slice(src + 2 * c, c).CopyTo(_vc[l].AsSpan(cacheRow + i * c, c));
+                }
+                // keys transposed, channel by channel: each write is a contiguous run over positions
+                var kRow = _k[l].AsSpan(cacheRow, _maxT * c);
+                for (int ch = 0; ch < c; ch++)
+                {
+                    var dst = kRow.Slice(ch * _maxT, len); // head h, channel d: ch = h·hs + d, which is also its row in [NH·hs, maxT]
+                    for (int i = 0; i < len; i++) dst[i] = qkv[(at + i) * 3 * c + c + ch];
                 }
                 _m.Backend.AttentionForwardCached(_atty.AsSpan(at * c, len * c), _q.AsSpan(at * c, len * c), _k[l].AsSpan(cacheRow, _maxT * c),
                     _vc[l].AsSpan(cacheRow, _maxT * c), _pos0, 1, len, _maxT, c, _nh);

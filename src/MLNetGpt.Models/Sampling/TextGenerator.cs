@@ -8,9 +8,11 @@ namespace MLNetGpt.Models.Sampling;
 /// Generates token ids from an <see cref="ILanguageModel"/>. One generator per model holds the KV cache and all buffers
 /// for up to <see cref="MaxBatchSize"/> rows and reuses them across calls (not thread-safe). Larger requests run in chunks.
 /// Context: a row's context is its prompt cropped to the last BlockSize tokens; within a block the result equals full
-/// recomputation. When a row's cache is full, it is rebuilt from the last BlockSize/2 tokens (so the model always sees
+/// recomputation. Before a row's cache fills, it is rebuilt from its last BlockSize/2 tokens (so the model always sees
 /// between BlockSize/2 and BlockSize tokens), which costs one prefill every BlockSize/2 tokens instead of nanoGPT's full
-/// recomputation of the last BlockSize tokens at every step.
+/// recomputation of the last BlockSize tokens at every step. Rebuilds happen at check points every BlockSize/4 generated
+/// tokens (the first one as soon as the cache is full, when the prompt filled it), so a row's output depends only on its
+/// own prompt, and the rows of a batch are rebuilt together.
 /// </summary>
 public sealed class TextGenerator
 {
@@ -103,7 +105,7 @@ public sealed class TextGenerator
         var history = new List<int>[n]; // context + generated tokens (for rebuilding a full cache)
         var generated = new List<int>[n];
         var done = new bool[n];
-        int keep = Math.Max(1, _blockSize / 2);
+        int keep = Math.Max(1, _blockSize / 2), stride = Math.Max(1, _blockSize / 4);
         _queuedRows = 0; _queuedTokens = 0; // a cancelled call may have left rows queued
         for (int r = 0; r < n; r++)
         {
@@ -138,7 +140,15 @@ public sealed class TextGenerator
                     continue;
                 }
                 active++;
-                if (_positions[r] >= _blockSize) { refill[r] = true; _tokens[r] = 0; _positions[r] = 0; continue; }
+                // Refill at the first check point (every `stride` tokens) from which the cache would fill within the next
+                // stride tokens, or at once if it is full. Check points depend only on the count of generated tokens, which all
+                // rows of a batch share, so rows refill on the same steps and are rebuilt together in one pass.
+                int pos = _positions[r];
+                if (pos >= _blockSize || (generated[r].Count % stride == 0 && pos + stride > _blockSize))
+                {
+                    refill[r] = true; _tokens[r] = 0; _positions[r] = 0;
+                    continue;
+                }
                 _tokens[r] = tok;
                 decodeRows = r + 1;
             }

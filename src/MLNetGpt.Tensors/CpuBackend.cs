@@ -78,8 +78,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
     // and a worker that stays idle goes to sleep, so the next large call would also pay its wake-up.
     private void RowsFor<TBody>(int rows, int c, ref TBody body) where TBody : struct, IParallelBody
     {
-        if ((long)rows * c < CpuElementwise.Chunk) { if (rows > 0) body.Execute(0, rows, 0); }
-        else _pool.For(rows, ref body);
+        _pool.For(rows, ref body, (long)rows * c * 4); // ~4 operations an element
     }
 
     /// <inheritdoc/>
@@ -103,7 +102,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
         fixed (int* tok = tokens)
         {
             var body = new CpuRows.EncoderBackwardBody { Dwte = te, Dwpe = pe, Dout = d, Tokens = tok, Rows = b * t, T = t, C = c };
-            _pool.For((c + CpuRows.ChannelBlock - 1) / CpuRows.ChannelBlock, ref body);
+            _pool.For((c + CpuRows.ChannelBlock - 1) / CpuRows.ChannelBlock, ref body, (long)b * t * c);
         }
     }
 
@@ -130,9 +129,9 @@ public sealed unsafe class CpuBackend : IComputeBackend
         fixed (float* di = dinput, dw = dweight, db = dbias, d = doutput, x = input, w = weight, m = mean, r = rstd)
         {
             var rows = new CpuRows.LayerNormBackwardInputBody { Din = di, Dout = d, In = x, W = w, Mean = m, Rstd = r, C = c };
-            _pool.For(n, ref rows);
+            _pool.For(n, ref rows, (long)n * c * 6);
             var cols = new CpuRows.LayerNormBackwardParamsBody { Dw = dw, Db = dbias.Length == 0 ? null : db, Dout = d, In = x, Mean = m, Rstd = r, N = n, C = c };
-            _pool.For((c + CpuRows.ChannelBlock - 1) / CpuRows.ChannelBlock, ref cols);
+            _pool.For((c + CpuRows.ChannelBlock - 1) / CpuRows.ChannelBlock, ref cols, (long)n * c * 4);
         }
     }
 
@@ -146,11 +145,11 @@ public sealed unsafe class CpuBackend : IComputeBackend
             {
                 _scratch.EnsurePerWorker(checked((int)Math.Max(CpuAttentionBlocked.ScratchFloats(t, c / nh), MatMulGemm.ScratchFloats)));
                 var blocked = new CpuAttentionBlocked.ForwardBody { Out = o, Att = a, Qkv = q, T = t, C = c, NH = nh, Scratch = _scratch };
-                _pool.For(b * nh, ref blocked);
+                _pool.For(b * nh, ref blocked, (long)b * t * t * c);
                 return;
             }
             var body = new CpuAttention.ForwardBody { Out = o, Att = a, Qkv = q, T = t, C = c, NH = nh };
-            _pool.For(b * nh, ref body);
+            _pool.For(b * nh, ref body, (long)b * t * t * c);
         }
     }
 
@@ -167,11 +166,11 @@ public sealed unsafe class CpuBackend : IComputeBackend
             {
                 _scratch.EnsurePerWorker(checked((int)Math.Max(CpuAttentionBlocked.ScratchFloats(t, c / nh), MatMulGemm.ScratchFloats)));
                 var blocked = new CpuAttentionBlocked.BackwardBody { Dqkv = dq, Dout = d, Qkv = q, Att = a, T = t, C = c, NH = nh, Scratch = _scratch };
-                _pool.For(b * nh, ref blocked);
+                _pool.For(b * nh, ref blocked, 2L * b * t * t * c);
                 return;
             }
             var body = new CpuAttention.BackwardBody { Dqkv = dq, Dout = d, Qkv = q, Att = a, T = t, C = c, NH = nh, Scratch = _scratch };
-            _pool.For(b * nh, ref body);
+            _pool.For(b * nh, ref body, 2L * b * t * t * c);
         }
     }
 
@@ -184,17 +183,15 @@ public sealed unsafe class CpuBackend : IComputeBackend
         fixed (float* o = output, qq = q, k = kCache, v = vCache)
         fixed (int* p = pos)
         {
-            bool serial = (long)b * tn * maxT * c < CpuMatMul.SerialMacs; // one decoding row: not worth a hand-off
+            long work = (long)b * tn * maxT * c;
             if (nh > 0 && maxT % 16 == 0 && CpuAttentionBlocked.Supports(c / nh))
             {
                 var blocked = new CpuAttentionBlocked.CachedBody { Out = o, Q = qq, K = k, V = v, Pos = p, Tn = tn, MaxT = maxT, C = c, NH = nh, Scratch = _scratch };
-                if (serial) blocked.Execute(0, b * nh, 0);
-                else _pool.For(b * nh, ref blocked);
+                _pool.For(b * nh, ref blocked, work);
                 return;
             }
             var body = new CpuAttention.CachedBody { Out = o, Q = qq, K = k, V = v, Pos = p, Tn = tn, MaxT = maxT, C = c, NH = nh, Scratch = _scratch };
-            if (serial) body.Execute(0, b * nh, 0);
-            else _pool.For(b * nh, ref body);
+            _pool.For(b * nh, ref body, work);
         }
     }
 
@@ -205,7 +202,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
         fixed (float* o = output, x = input)
         {
             var body = new CpuElementwise.GeluForwardBody { Out = o, In = x, N = n };
-            _pool.For(CpuElementwise.Chunks(n), ref body);
+            _pool.For(CpuElementwise.Chunks(n), ref body, (long)n * 20);
         }
     }
 
@@ -216,7 +213,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
         fixed (float* di = dinput, x = input, d = doutput)
         {
             var body = new CpuElementwise.GeluBackwardBody { Din = di, In = x, Dout = d, N = n };
-            _pool.For(CpuElementwise.Chunks(n), ref body);
+            _pool.For(CpuElementwise.Chunks(n), ref body, (long)n * 24);
         }
     }
 
@@ -227,7 +224,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
         fixed (float* o = output, x = input)
         {
             var body = new CpuElementwise.ReluForwardBody { Out = o, In = x, N = n };
-            _pool.For(CpuElementwise.Chunks(n), ref body);
+            _pool.For(CpuElementwise.Chunks(n), ref body, (long)n * 1);
         }
     }
 
@@ -238,7 +235,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
         fixed (float* di = dinput, x = input, d = doutput)
         {
             var body = new CpuElementwise.ReluBackwardBody { Din = di, In = x, Dout = d, N = n };
-            _pool.For(CpuElementwise.Chunks(n), ref body);
+            _pool.For(CpuElementwise.Chunks(n), ref body, (long)n * 1);
         }
     }
 
@@ -249,7 +246,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
         fixed (float* o = output, x = a, y = b)
         {
             var body = new CpuElementwise.AddBody { Out = o, A = x, B = y, N = n };
-            _pool.For(CpuElementwise.Chunks(n), ref body);
+            _pool.For(CpuElementwise.Chunks(n), ref body, (long)n * 1);
         }
     }
 
@@ -260,7 +257,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
         fixed (float* x = da, y = db, d = doutput)
         {
             var body = new CpuElementwise.ResidualBackwardBody { Da = x, Db = y, Dout = d, N = n };
-            _pool.For(CpuElementwise.Chunks(n), ref body);
+            _pool.For(CpuElementwise.Chunks(n), ref body, (long)n * 2);
         }
     }
 
@@ -272,7 +269,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
         fixed (float* o = output, x = input)
         {
             var body = new CpuElementwise.DropoutBody { Out = o, In = x, P = p, Seed = seed, N = n, Accumulate = false };
-            _pool.For(CpuElementwise.Chunks(n), ref body);
+            _pool.For(CpuElementwise.Chunks(n), ref body, (long)n * 10);
         }
     }
 
@@ -284,7 +281,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
         fixed (float* di = dinput, d = doutput)
         {
             var body = new CpuElementwise.DropoutBody { Out = di, In = d, P = p, Seed = seed, N = n, Accumulate = true };
-            _pool.For(CpuElementwise.Chunks(n), ref body);
+            _pool.For(CpuElementwise.Chunks(n), ref body, (long)n * 10);
         }
     }
 
@@ -296,7 +293,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
         fixed (int* tg = targets)
         {
             var body = new CpuRows.SoftmaxForwardBody { Losses = l, Probs = p, Logits = x, Targets = tg, V = v };
-            _pool.For(bt, ref body);
+            _pool.For(bt, ref body, (long)bt * v * 8); // exp and log: ~8 operations an element
         }
     }
 
@@ -309,7 +306,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
         fixed (int* tg = targets)
         {
             var body = new CpuRows.SoftmaxBackwardBody { Dlogits = d, Dlosses = dl, Probs = p, Targets = tg, V = v, InPlace = inPlace };
-            _pool.For(bt, ref body);
+            _pool.For(bt, ref body, (long)bt * v);
         }
     }
 
@@ -327,7 +324,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
                 P = p, G = g, M = mm, V = vv, N = n, Lr = learningRate, Beta1 = beta1, Beta2 = beta2, Eps = eps, Wd = weightDecay,
                 C1 = 1f - MathF.Pow(beta1, step), C2 = 1f - MathF.Pow(beta2, step),
             };
-            _pool.For(CpuElementwise.Chunks(n), ref body);
+            _pool.For(CpuElementwise.Chunks(n), ref body, (long)n * 12);
         }
     }
 
@@ -339,7 +336,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
         fixed (float* p = x)
         {
             var body = new CpuElementwise.SumSquaresBody { X = p, Partial = partial, N = x.Length };
-            _pool.For(chunks, ref body);
+            _pool.For(chunks, ref body, 2L * x.Length);
         }
         double s = 0;
         for (int i = 0; i < chunks; i++) s += partial[i]; // fixed order: independent of the thread count
@@ -352,7 +349,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
         fixed (float* p = x)
         {
             var body = new CpuElementwise.ScaleBody { X = p, S = scale, N = x.Length };
-            _pool.For(CpuElementwise.Chunks(x.Length), ref body);
+            _pool.For(CpuElementwise.Chunks(x.Length), ref body, x.Length);
         }
     }
 }

@@ -9,12 +9,7 @@ internal static unsafe class CpuMatMul
 {
     private const int MR = MatMulGemm.MR, NR = MatMulGemm.NR;
 
-    /// <summary>
-    /// Products smaller than this (multiply-adds) run on the calling thread: handing work to a worker and waiting for it costs
-    /// about 1.2 µs on the development VM, as much as a decoding step's 128×384 product takes on one core, and measured
-    /// decoding with 2 threads ran 25% slower when those products were split.
-    /// </summary>
-    public const long SerialMacs = 1 << 18;
+
 
     /// <summary>out[BT,OC] = bias + inp[BT,C]·W[OC,C]ᵀ (bias may be null: zero).</summary>
     public static void Forward(WorkerPool pool, Scratch scratch, float* output, float* input, float* weight, float* bias, int bt, int c, int oc)
@@ -24,8 +19,7 @@ internal static unsafe class CpuMatMul
         {
             // a few rows: no packing; columns in groups of 16 over the threads
             var small = new SmallBody { O = output, X = input, W = weight, Bias = bias, M = bt, N = oc, K = c, Zeros = scratch.Zeros(c) };
-            if ((long)bt * c * oc < SerialMacs) small.Execute(0, (oc + 15) / 16, 0);
-            else pool.For((oc + 15) / 16, ref small);
+            pool.For((oc + 15) / 16, ref small, (long)bt * c * oc);
             return;
         }
         float* packed = scratch.Shared(checked((int)MatMulGemm.PackedLength(oc, c)));
@@ -37,7 +31,7 @@ internal static unsafe class CpuMatMul
     public static void Pack(WorkerPool pool, float* packed, float* weight, int c, int oc)
     {
         var pack = new PackBody { Dst = packed, W = weight, N = oc, K = c };
-        pool.For((oc + NR - 1) / NR, ref pack);
+        pool.For((oc + NR - 1) / NR, ref pack, (long)oc * c);
     }
 
     /// <summary>out[BT,OC] = bias + inp[BT,C]·Wᵀ with W pre-packed (see <see cref="PackedWeight"/>).</summary>
@@ -49,8 +43,7 @@ internal static unsafe class CpuMatMul
             // work items: row blocks × panels; one row block when BT is small, so that each panel is read by one thread only
             int panels = (oc + NR - 1) / NR, rowBlocks = bt <= MatMulPacked.RowBlock ? 1 : (bt + MatMulPacked.RowBlock - 1) / MatMulPacked.RowBlock;
             var rows = new PackedBody { O = output, X = input, W = packed, Bias = bias, M = bt, N = oc, K = c, Panels = panels, Zeros = scratch.Zeros(c) };
-            if ((long)bt * c * oc < SerialMacs) rows.Execute(0, rowBlocks * panels, 0);
-            else pool.For(rowBlocks * panels, ref rows);
+            pool.For(rowBlocks * panels, ref rows, (long)bt * c * oc);
             return;
         }
         scratch.EnsurePerWorker(MatMulGemm.ScratchFloats);
@@ -97,7 +90,7 @@ internal static unsafe class CpuMatMul
         if (dbias != null)
         {
             var b = new BiasBody { Dbias = dbias, Dout = doutput, Rows = bt, Cols = oc };
-            pool.For((oc + 15) / 16, ref b);
+            pool.For((oc + 15) / 16, ref b, (long)bt * oc);
         }
     }
 
@@ -105,7 +98,7 @@ internal static unsafe class CpuMatMul
     {
         int rowGroups = (body.M + MR - 1) / MR, colGroups = (body.N + NR - 1) / NR;
         body.SplitRows = rowGroups >= 2 * pool.ThreadCount || rowGroups >= colGroups;
-        pool.For(body.SplitRows ? rowGroups : colGroups, ref body);
+        pool.For(body.SplitRows ? rowGroups : colGroups, ref body, (long)body.M * body.N * body.Op.K);
     }
 
     private struct GemmBody : IParallelBody

@@ -202,4 +202,30 @@ public sealed class MatMulTests
         Assert.AreEqual(64 * 10, PackedWeight.Length(10, 40));
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => PackedWeight.Length(0, 40));
     }
+
+    [TestMethod]
+    public void SerialThresholdDoesNotChangeBits()
+    {
+        // the production threshold runs these shapes on the calling thread; the suite runs them split over the threads
+        const int bt = 64, c = 96, oc = 80;
+        var inp = Random(bt * c, 1); var w = Random(oc * c, 2); var b = Random(oc, 3); var dout = Random(bt * oc, 4);
+        (float[] O, float[] Dw) Run()
+        {
+            var be = CpuBackend.Create(2);
+            var o = new float[bt * oc]; var dw = new float[oc * c];
+            be.MatMulForward(o, inp, w, b, bt, c, oc);
+            be.MatMulBackward([], dw, [], dout, inp, w, bt, c, oc);
+            return (o, dw);
+        }
+        var split = Run();
+        long saved = WorkerPool.MinParallelWork;
+        WorkerPool.MinParallelWork = WorkerPool.DefaultMinParallelWork;
+        try
+        {
+            var serial = Run();
+            AssertBitwise(split.O, serial.O, "forward");
+            AssertBitwise(split.Dw, serial.Dw, "dweight");
+        }
+        finally { WorkerPool.MinParallelWork = saved; }
+    }
 }

@@ -19,13 +19,18 @@ internal static unsafe class CpuMatMul
         {
             // a few rows: no packing; columns in groups of 16 over the threads
             var small = new SmallBody { O = output, X = input, W = weight, Bias = bias, M = bt, N = oc, K = c, Zeros = scratch.Zeros(c) };
-            pool.For((oc + 15) / 16, ref small, (long)bt * c * oc);
+            pool.For((oc + 15) / 16, ref small, ForwardWork(bt, c, oc));
             return;
         }
         float* packed = scratch.Shared(checked((int)MatMulGemm.PackedLength(oc, c)));
         Pack(pool, packed, weight, c, oc);
         ForwardPacked(pool, scratch, output, input, packed, bias, bt, c, oc);
     }
+
+    // Work of a forward product for the serial-or-parallel decision: its multiply-adds, but at least 16 per weight, because
+    // a product of a few rows streams its weights from L3 or memory (a 1.8 MB lecture-model weight takes ~60 µs on one
+    // core and half that on two, while nanogpt-cpu's 0.2 MB weights stay in cache and run best on the calling thread).
+    private static long ForwardWork(int bt, int c, int oc) => Math.Max((long)bt * c * oc, 16L * c * oc);
 
     /// <summary>packed = W[OC,C] in the <see cref="PackedWeight"/> layout (panels over the threads).</summary>
     public static void Pack(WorkerPool pool, float* packed, float* weight, int c, int oc)
@@ -43,7 +48,7 @@ internal static unsafe class CpuMatMul
             // work items: row blocks × panels; one row block when BT is small, so that each panel is read by one thread only
             int panels = (oc + NR - 1) / NR, rowBlocks = bt <= MatMulPacked.RowBlock ? 1 : (bt + MatMulPacked.RowBlock - 1) / MatMulPacked.RowBlock;
             var rows = new PackedBody { O = output, X = input, W = packed, Bias = bias, M = bt, N = oc, K = c, Panels = panels, Zeros = scratch.Zeros(c) };
-            pool.For(rowBlocks * panels, ref rows, (long)bt * c * oc);
+            pool.For(rowBlocks * panels, ref rows, ForwardWork(bt, c, oc));
             return;
         }
         scratch.EnsurePerWorker(MatMulGemm.ScratchFloats);

@@ -32,11 +32,6 @@ internal static unsafe class CpuAttentionBlocked
         return hs * tp + 2 * rows * tp + 64;
     }
 
-    private interface ICount { static abstract int Value { get; } }
-    private struct N1 : ICount { public static int Value => 1; }
-    private struct N2 : ICount { public static int Value => 2; }
-    private struct N3 : ICount { public static int Value => 3; }
-    private struct N4 : ICount { public static int Value => 4; }
 
     public struct ForwardBody : IParallelBody
     {
@@ -162,77 +157,7 @@ internal static unsafe class CpuAttentionBlocked
     private static void Scores(float* s, int lds, float** a, float* bt, int ldb, int nvec, int hs, float scale, bool oneRow = false)
     {
         for (int v0 = 0; v0 < nvec; v0 += 4)
-        {
-            int nv = Math.Min(4, nvec - v0);
-            float* b = bt + v0 * 16;
-            float* o = s + v0 * 16;
-            if (oneRow)
-            {
-                if (nv == 4) ScoreTile<N4, N1>(o, lds, a, b, ldb, hs, scale);
-                else if (nv == 3) ScoreTile<N3, N1>(o, lds, a, b, ldb, hs, scale);
-                else if (nv == 2) ScoreTile<N2, N1>(o, lds, a, b, ldb, hs, scale);
-                else ScoreTile<N1, N1>(o, lds, a, b, ldb, hs, scale);
-            }
-            else if (nv == 4) ScoreTile<N4, N4>(o, lds, a, b, ldb, hs, scale);
-            else if (nv == 3) ScoreTile<N3, N4>(o, lds, a, b, ldb, hs, scale);
-            else if (nv == 2) ScoreTile<N2, N4>(o, lds, a, b, ldb, hs, scale);
-            else ScoreTile<N1, N4>(o, lds, a, b, ldb, hs, scale);
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ScoreTile<TV, TR>(float* o, int ldo, float** a, float* b, int ldb, int hs, float scale)
-        where TV : struct, ICount where TR : struct, ICount
-    {
-        int nv = TV.Value;
-        Vector512<float> c00 = default, c01 = default, c02 = default, c03 = default, c10 = default, c11 = default, c12 = default, c13 = default;
-        Vector512<float> c20 = default, c21 = default, c22 = default, c23 = default, c30 = default, c31 = default, c32 = default, c33 = default;
-        float* a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
-        for (int d = 0; d < hs; d++)
-        {
-            float* bd = b + (long)d * ldb;
-            var b0 = Vector512.Load(bd);
-            Vector512<float> b1 = default, b2 = default, b3 = default;
-            if (nv > 1) b1 = Vector512.Load(bd + 16);
-            if (nv > 2) b2 = Vector512.Load(bd + 32);
-            if (nv > 3) b3 = Vector512.Load(bd + 48);
-            var x = Vector512.Create(a0[d]);
-            c00 = Avx512F.FusedMultiplyAdd(x, b0, c00);
-            if (nv > 1) c01 = Avx512F.FusedMultiplyAdd(x, b1, c01);
-            if (nv > 2) c02 = Avx512F.FusedMultiplyAdd(x, b2, c02);
-            if (nv > 3) c03 = Avx512F.FusedMultiplyAdd(x, b3, c03);
-            if (TR.Value == 1) continue;
-            x = Vector512.Create(a1[d]);
-            c10 = Avx512F.FusedMultiplyAdd(x, b0, c10);
-            if (nv > 1) c11 = Avx512F.FusedMultiplyAdd(x, b1, c11);
-            if (nv > 2) c12 = Avx512F.FusedMultiplyAdd(x, b2, c12);
-            if (nv > 3) c13 = Avx512F.FusedMultiplyAdd(x, b3, c13);
-            x = Vector512.Create(a2[d]);
-            c20 = Avx512F.FusedMultiplyAdd(x, b0, c20);
-            if (nv > 1) c21 = Avx512F.FusedMultiplyAdd(x, b1, c21);
-            if (nv > 2) c22 = Avx512F.FusedMultiplyAdd(x, b2, c22);
-            if (nv > 3) c23 = Avx512F.FusedMultiplyAdd(x, b3, c23);
-            x = Vector512.Create(a3[d]);
-            c30 = Avx512F.FusedMultiplyAdd(x, b0, c30);
-            if (nv > 1) c31 = Avx512F.FusedMultiplyAdd(x, b1, c31);
-            if (nv > 2) c32 = Avx512F.FusedMultiplyAdd(x, b2, c32);
-            if (nv > 3) c33 = Avx512F.FusedMultiplyAdd(x, b3, c33);
-        }
-        var sc = Vector512.Create(scale);
-        StoreRow<TV>(o, c00 * sc, c01 * sc, c02 * sc, c03 * sc);
-        if (TR.Value == 1) return;
-        StoreRow<TV>(o + ldo, c10 * sc, c11 * sc, c12 * sc, c13 * sc);
-        StoreRow<TV>(o + 2 * ldo, c20 * sc, c21 * sc, c22 * sc, c23 * sc);
-        StoreRow<TV>(o + 3 * ldo, c30 * sc, c31 * sc, c32 * sc, c33 * sc);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreRow<TV>(float* o, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, Vector512<float> v3) where TV : struct, ICount
-    {
-        v0.Store(o);
-        if (TV.Value > 1) v1.Store(o + 16);
-        if (TV.Value > 2) v2.Store(o + 32);
-        if (TV.Value > 3) v3.Store(o + 48);
+            RunTile(Math.Min(4, nvec - v0), s + v0 * 16, lds, false, scale, a, 1, bt + v0 * 16, ldb, 0, hs, oneRow ? 1 : 4);
     }
 
     // In place over row[0, 16·nvec): softmax of row[0, live), zeros after (row holds finite scores).
@@ -288,34 +213,40 @@ internal static unsafe class CpuAttentionBlocked
     /// </summary>
     private static void WeightedRows(float* o, int ldo, bool add, float* w, long wr, long wj, int rows, float* x, int ldx, int j0, int j1, int hs)
     {
+        float** wp = stackalloc float*[4];
+        for (int r = 0; r < 4; r++) wp[r] = w + r * wr;
         for (int i0 = 0; i0 < hs; i0 += 64)
+            RunTile(Math.Min(4, (hs - i0) / 16), o + i0, ldo, add, 1f, wp, wj, x + i0, ldx, j0, j1, rows);
+    }
+
+    // One kernel for both products above: o[r·ldo + v·16 ..] (+)= scale·Σ_j w[r][j·wj]·x[j·ldx + v·16 ..] for nv ≤ 4 vectors
+    // and rows r < rows (computing 1 row when rows is 1, else 4).
+    private static void RunTile(int nv, float* o, int ldo, bool add, float scale, float** w, long wj, float* x, long ldx, int j0, int j1, int rows)
+    {
+        if (rows == 1)
         {
-            int nv = Math.Min(4, (hs - i0) / 16);
-            if (rows == 1)
-            {
-                if (nv == 4) WeightedTile<N4, N1>(o + i0, ldo, add, w, wr, wj, rows, x + i0, ldx, j0, j1);
-                else if (nv == 3) WeightedTile<N3, N1>(o + i0, ldo, add, w, wr, wj, rows, x + i0, ldx, j0, j1);
-                else if (nv == 2) WeightedTile<N2, N1>(o + i0, ldo, add, w, wr, wj, rows, x + i0, ldx, j0, j1);
-                else WeightedTile<N1, N1>(o + i0, ldo, add, w, wr, wj, rows, x + i0, ldx, j0, j1);
-            }
-            else if (nv == 4) WeightedTile<N4, N4>(o + i0, ldo, add, w, wr, wj, rows, x + i0, ldx, j0, j1);
-            else if (nv == 3) WeightedTile<N3, N4>(o + i0, ldo, add, w, wr, wj, rows, x + i0, ldx, j0, j1);
-            else if (nv == 2) WeightedTile<N2, N4>(o + i0, ldo, add, w, wr, wj, rows, x + i0, ldx, j0, j1);
-            else WeightedTile<N1, N4>(o + i0, ldo, add, w, wr, wj, rows, x + i0, ldx, j0, j1);
+            if (nv == 4) Tile<Count4, Count1>(o, ldo, add, scale, w, wj, x, ldx, j0, j1, rows);
+            else if (nv == 3) Tile<Count3, Count1>(o, ldo, add, scale, w, wj, x, ldx, j0, j1, rows);
+            else if (nv == 2) Tile<Count2, Count1>(o, ldo, add, scale, w, wj, x, ldx, j0, j1, rows);
+            else Tile<Count1, Count1>(o, ldo, add, scale, w, wj, x, ldx, j0, j1, rows);
         }
+        else if (nv == 4) Tile<Count4, Count4>(o, ldo, add, scale, w, wj, x, ldx, j0, j1, rows);
+        else if (nv == 3) Tile<Count3, Count4>(o, ldo, add, scale, w, wj, x, ldx, j0, j1, rows);
+        else if (nv == 2) Tile<Count2, Count4>(o, ldo, add, scale, w, wj, x, ldx, j0, j1, rows);
+        else Tile<Count1, Count4>(o, ldo, add, scale, w, wj, x, ldx, j0, j1, rows);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void WeightedTile<TV, TR>(float* o, int ldo, bool add, float* w, long wr, long wj, int rows, float* x, int ldx, int j0, int j1)
-        where TV : struct, ICount where TR : struct, ICount
+    private static void Tile<TV, TR>(float* o, int ldo, bool add, float scale, float** w, long wj, float* x, long ldx, int j0, int j1, int rows)
+        where TV : struct, IStaticCount where TR : struct, IStaticCount
     {
         int nv = TV.Value;
         Vector512<float> c00 = default, c01 = default, c02 = default, c03 = default, c10 = default, c11 = default, c12 = default, c13 = default;
         Vector512<float> c20 = default, c21 = default, c22 = default, c23 = default, c30 = default, c31 = default, c32 = default, c33 = default;
-        float* w0 = w, w1 = w + wr, w2 = w + 2 * wr, w3 = w + 3 * wr;
+        float* w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3];
         for (int j = j0; j < j1; j++)
         {
-            float* xj = x + (long)j * ldx;
+            float* xj = x + j * ldx;
             long wo = j * wj;
             var b0 = Vector512.Load(xj);
             Vector512<float> b1 = default, b2 = default, b3 = default;
@@ -344,15 +275,19 @@ internal static unsafe class CpuAttentionBlocked
             if (nv > 2) c32 = Avx512F.FusedMultiplyAdd(s, b2, c32);
             if (nv > 3) c33 = Avx512F.FusedMultiplyAdd(s, b3, c33);
         }
-        OutRow<TV>(o, add, c00, c01, c02, c03);
-        if (rows > 1) OutRow<TV>(o + ldo, add, c10, c11, c12, c13);
-        if (rows > 2) OutRow<TV>(o + 2 * ldo, add, c20, c21, c22, c23);
-        if (rows > 3) OutRow<TV>(o + 3 * ldo, add, c30, c31, c32, c33);
+        var sc = Vector512.Create(scale);
+        OutRow<TV>(o, add, sc, c00, c01, c02, c03);
+        if (TR.Value == 1) return;
+        if (rows > 1) OutRow<TV>(o + ldo, add, sc, c10, c11, c12, c13);
+        if (rows > 2) OutRow<TV>(o + 2 * ldo, add, sc, c20, c21, c22, c23);
+        if (rows > 3) OutRow<TV>(o + 3 * ldo, add, sc, c30, c31, c32, c33);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void OutRow<TV>(float* o, bool add, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, Vector512<float> v3) where TV : struct, ICount
+    private static void OutRow<TV>(float* o, bool add, Vector512<float> scale, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, Vector512<float> v3)
+        where TV : struct, IStaticCount
     {
+        v0 *= scale; v1 *= scale; v2 *= scale; v3 *= scale; // scale is 1 for the weighted sums (exact)
         if (add)
         {
             v0 += Vector512.Load(o);
@@ -360,6 +295,9 @@ internal static unsafe class CpuAttentionBlocked
             if (TV.Value > 2) v2 += Vector512.Load(o + 32);
             if (TV.Value > 3) v3 += Vector512.Load(o + 48);
         }
-        StoreRow<TV>(o, v0, v1, v2, v3);
+        v0.Store(o);
+        if (TV.Value > 1) v1.Store(o + 16);
+        if (TV.Value > 2) v2.Store(o + 32);
+        if (TV.Value > 3) v3.Store(o + 48);
     }
 }

@@ -18,10 +18,6 @@ internal static unsafe class MatMulPacked
 
     private const int P = PackedWeight.PanelWidth; // 32 = two vectors
 
-    private interface ICount { static abstract int Value { get; } }
-    private struct One : ICount { public static int Value => 1; }
-    private struct Two : ICount { public static int Value => 2; }
-    private struct Four : ICount { public static int Value => 4; }
 
     /// <summary>
     /// out[m*ldo + n] = bias[n] + Σ_k x[m*ldx + k]·W[n,k] for rows [0,m) (m ≤ 8) and the columns of panels [p0,p1).
@@ -59,15 +55,15 @@ internal static unsafe class MatMulPacked
                 int ldd = full ? ldo : 2 * P;
                 if (panels == 2)
                 {
-                    if (r == 1) Tile<One, Two>(dst, ldd, rows, r, w0, w1, bp, k);
-                    else if (r == 2) Tile<Two, Two>(dst, ldd, rows, r, w0, w1, bp, k);
-                    else Tile<Four, Two>(dst, ldd, rows, r, w0, w1, bp, k);
+                    if (r == 1) Tile<Count1, Count2>(dst, ldd, rows, r, w0, w1, bp, k);
+                    else if (r == 2) Tile<Count2, Count2>(dst, ldd, rows, r, w0, w1, bp, k);
+                    else Tile<Count4, Count2>(dst, ldd, rows, r, w0, w1, bp, k);
                 }
                 else
                 {
-                    if (r == 1) Tile<One, One>(dst, ldd, rows, r, w0, w1, bp, k);
-                    else if (r == 2) Tile<Two, One>(dst, ldd, rows, r, w0, w1, bp, k);
-                    else Tile<Four, One>(dst, ldd, rows, r, w0, w1, bp, k);
+                    if (r == 1) Tile<Count1, Count1>(dst, ldd, rows, r, w0, w1, bp, k);
+                    else if (r == 2) Tile<Count2, Count1>(dst, ldd, rows, r, w0, w1, bp, k);
+                    else Tile<Count4, Count1>(dst, ldd, rows, r, w0, w1, bp, k);
                 }
                 if (!full)
                     for (int i = 0; i < r; i++)
@@ -80,7 +76,7 @@ internal static unsafe class MatMulPacked
     // × TPanels panels of 32 columns. Accumulator aRV: row R, vector V (V = 0,1 panel w0; 2,3 panel w1).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile<TRows, TPanels>(float* o, int ldo, float** rows, int r, float* w0, float* w1, float* bias, int k)
-        where TRows : struct, ICount where TPanels : struct, ICount
+        where TRows : struct, IStaticCount where TPanels : struct, IStaticCount
     {
         bool two = TPanels.Value == 2;
         Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;

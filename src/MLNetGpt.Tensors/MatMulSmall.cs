@@ -13,11 +13,6 @@ internal static unsafe class MatMulSmall
     /// <summary>Largest BT that takes this path.</summary>
     public const int MaxRows = 32;
 
-    private interface IRows { static abstract int Count { get; } }
-    private struct R1 : IRows { public static int Count => 1; }
-    private struct R2 : IRows { public static int Count => 2; }
-    private struct R4 : IRows { public static int Count => 4; }
-    private struct R8 : IRows { public static int Count => 8; }
 
     /// <summary>
     /// out[m*ldo+n] = bias[n] + Σ_k x[m*ldx+k]·w[n*ldw+k] (FMA chain over k) for m in [0,m), n in [n0,n1).
@@ -38,10 +33,10 @@ internal static unsafe class MatMulSmall
             {
                 float* wn = w + (long)n * ldw;
                 float* bn = bias == null ? null : bias + n;
-                if (r == 1) Group<R1>(ob + n, ldo, rows, r, wn, ldw, bn, k, t);
-                else if (r == 2) Group<R2>(ob + n, ldo, rows, r, wn, ldw, bn, k, t);
-                else if (r <= 4) Group<R4>(ob + n, ldo, rows, r, wn, ldw, bn, k, t);
-                else Group<R8>(ob + n, ldo, rows, r, wn, ldw, bn, k, t);
+                if (r == 1) Group<Count1>(ob + n, ldo, rows, r, wn, ldw, bn, k, t);
+                else if (r == 2) Group<Count2>(ob + n, ldo, rows, r, wn, ldw, bn, k, t);
+                else if (r <= 4) Group<Count4>(ob + n, ldo, rows, r, wn, ldw, bn, k, t);
+                else Group<Count8>(ob + n, ldo, rows, r, wn, ldw, bn, k, t);
             }
             for (; n < n1; n++) // leftover columns: the same chain in scalar FMA
                 for (int i = 0; i < r; i++)
@@ -56,7 +51,7 @@ internal static unsafe class MatMulSmall
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Group<TRows>(float* o, int ldo, float** rows, int r, float* w, int ldw, float* bias, int k, Vector512<float>* t)
-        where TRows : struct, IRows
+        where TRows : struct, IStaticCount
     {
         var init = bias == null ? Vector512<float>.Zero : Vector512.Load(bias);
         Vector512<float> a0 = init, a1 = init, a2 = init, a3 = init, a4 = init, a5 = init, a6 = init, a7 = init;
@@ -70,13 +65,13 @@ internal static unsafe class MatMulSmall
                 var ti = t[i];
                 int p = kb + i;
                 a0 = Avx512F.FusedMultiplyAdd(Vector512.Create(x0[p]), ti, a0);
-                if (TRows.Count > 1) a1 = Avx512F.FusedMultiplyAdd(Vector512.Create(x1[p]), ti, a1);
-                if (TRows.Count > 2)
+                if (TRows.Value > 1) a1 = Avx512F.FusedMultiplyAdd(Vector512.Create(x1[p]), ti, a1);
+                if (TRows.Value > 2)
                 {
                     a2 = Avx512F.FusedMultiplyAdd(Vector512.Create(x2[p]), ti, a2);
                     a3 = Avx512F.FusedMultiplyAdd(Vector512.Create(x3[p]), ti, a3);
                 }
-                if (TRows.Count > 4)
+                if (TRows.Value > 4)
                 {
                     a4 = Avx512F.FusedMultiplyAdd(Vector512.Create(x4[p]), ti, a4);
                     a5 = Avx512F.FusedMultiplyAdd(Vector512.Create(x5[p]), ti, a5);
@@ -91,13 +86,13 @@ internal static unsafe class MatMulSmall
             var ti = Vector512.Create(c[0], c[ldw], c[2 * ldw], c[3 * ldw], c[4 * ldw], c[5 * ldw], c[6 * ldw], c[7 * ldw],
                 c[8 * ldw], c[9 * ldw], c[10 * ldw], c[11 * ldw], c[12 * ldw], c[13 * ldw], c[14 * ldw], c[15 * ldw]);
             a0 = Avx512F.FusedMultiplyAdd(Vector512.Create(x0[kb]), ti, a0);
-            if (TRows.Count > 1) a1 = Avx512F.FusedMultiplyAdd(Vector512.Create(x1[kb]), ti, a1);
-            if (TRows.Count > 2)
+            if (TRows.Value > 1) a1 = Avx512F.FusedMultiplyAdd(Vector512.Create(x1[kb]), ti, a1);
+            if (TRows.Value > 2)
             {
                 a2 = Avx512F.FusedMultiplyAdd(Vector512.Create(x2[kb]), ti, a2);
                 a3 = Avx512F.FusedMultiplyAdd(Vector512.Create(x3[kb]), ti, a3);
             }
-            if (TRows.Count > 4)
+            if (TRows.Value > 4)
             {
                 a4 = Avx512F.FusedMultiplyAdd(Vector512.Create(x4[kb]), ti, a4);
                 a5 = Avx512F.FusedMultiplyAdd(Vector512.Create(x5[kb]), ti, a5);

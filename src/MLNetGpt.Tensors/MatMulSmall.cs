@@ -1,4 +1,5 @@
-// The decoding path of the forward matmul (BT ≤ 32, e.g. generation with a KV cache): no packing of W. Sixteen rows of W
+// The forward for a few rows (BT ≤ 32) against an unpacked W (callers that keep no packed copy; the KV-cache decoder
+// uses MatMulPacked on packed weights): no packing per call. Sixteen rows of W
 // are loaded 16 k-values at a time and transposed in registers, then each of up to 8 input rows does an FMA per k.
 // Per output element this is exactly MatMulGemm's arithmetic (start from the bias, FMA over k in increasing order), so
 // a row computed here equals bitwise the same row computed by the GEMM inside a large batch.

@@ -76,6 +76,39 @@ public sealed class GenerationTests
     }
 
     [TestMethod]
+    public void GreedyGenerationPastTheBlockFollowsTheDocumentedWindowPolicy()
+    {
+        // TextGenerator's policy, recomputed naively: the model sees a window that grows by one token per step; at check
+        // points every BlockSize/4 generated tokens, if the window would reach BlockSize within the next BlockSize/4 tokens
+        // (or at once if it is full), it restarts from the last BlockSize/2 tokens of the history.
+        var model = Model();
+        int v = model.VocabularySize, block = model.BlockSize, keep = block / 2, stride = block / 4;
+        int[] prompt = [3, 14, 15, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9];
+        const int n = 50;
+        var generated = TextGenerator.Create(model, 1).Generate(prompt, new SamplingOptions { Temperature = 0, MaxNewTokens = n });
+        var history = prompt.ToList();
+        var window = prompt.ToList();
+        var logits = new float[block * v];
+        int refills = 0;
+        for (int g = 1; g <= n; g++)
+        {
+            model.ComputeLogits(window.ToArray(), 1, window.Count, logits);
+            var last = logits.AsSpan((window.Count - 1) * v, v);
+            int best = 0;
+            for (int j = 1; j < v; j++) if (last[j] > last[best]) best = j;
+            Assert.AreEqual(best, generated[g - 1], $"token {g}");
+            history.Add(best);
+            if (window.Count >= block || (g % stride == 0 && window.Count + stride > block))
+            {
+                window = history.Skip(history.Count - keep).ToList();
+                refills++;
+            }
+            else window.Add(best);
+        }
+        Assert.IsTrue(refills >= 3, $"only {refills} refills: the test should cross the block several times");
+    }
+
+    [TestMethod]
     [DataRow(1)]
     [DataRow(2)]
     public void BatchOfOneAndBatchOfFourGiveIdenticalTokens(int threads)

@@ -2,7 +2,8 @@
 // Per input channel k, each of 4 rows' x[k] is broadcast and multiplied into 16-wide accumulators of 64 consecutive output
 // channels (4 rows × 2 panels = 16 accumulators sharing each weight load). A single row streams the weight once, in order;
 // many rows re-read a panel pair from L1/L2 per group of 4 rows. Measured on Zen 5 (1 thread) this tile runs at 200–230
-// GFLOP/s from BT = 4 to 768 with C = 128..512, at or above MatMulGemm's 12×32 tile, whose per-call cost hurts small BT.
+// GFLOP/s from BT = 4 to 768 with C = 128..512, at or above MatMulGemm's 12×32 tile, whose per-call cost hurts small BT
+// (at BT = 16384 with C ≥ 384 it is 1–8 % below that tile: docs/perf/kernels.md).
 // Per output element this is MatMulGemm's arithmetic (start from the bias, FMA over k in increasing order), so a row
 // computed here equals bitwise the same row computed by the GEMM, packed or not, in any batch and on any thread count.
 using System.Runtime.CompilerServices;
@@ -18,9 +19,8 @@ internal static unsafe class MatMulPacked
 
     private const int P = PackedWeight.PanelWidth; // 32 = two vectors
 
-
     /// <summary>
-    /// out[m*ldo + n] = bias[n] + Σ_k x[m*ldx + k]·W[n,k] for rows [0,m) (m ≤ 8) and the columns of panels [p0,p1).
+    /// out[m*ldo + n] = bias[n] + Σ_k x[m*ldx + k]·W[n,k] for rows [0,m) (in groups of 4) and the columns of panels [p0,p1).
     /// <paramref name="zeroRow"/> holds at least k zeros (stands in for the missing rows of a partial group).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -20,6 +20,7 @@ public sealed class TextGenerator
     private readonly TokenSampler _sampler;
     private readonly float[] _logits, _prefillLogits;
     private readonly int[] _tokens, _positions, _prefillRows, _prefillLengths, _prefillTokens;
+    private int _queuedRows, _queuedTokens; // rows and tokens waiting in the _prefill* buffers
     private readonly int _v, _blockSize;
 
     private TextGenerator(ITrainableModel model, int maxBatchSize)
@@ -170,8 +171,6 @@ public sealed class TextGenerator
         }
         for (int r = 0; r < n; r++) results[start + r] = [.. generated[r]];
     }
-
-    private int _queuedRows, _queuedTokens;
 
     // Rows to (re)build are queued and prefilled together in one pass (the same logits as one at a time, in fewer, larger products).
     private void QueuePrefill(int row, ReadOnlySpan<int> context)

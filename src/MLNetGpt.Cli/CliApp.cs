@@ -5,6 +5,7 @@ using MLNetGpt.Cli.Commands;
 using MLNetGpt.Cli.Configuration;
 using MLNetGpt.Cli.Output;
 using MLNetGpt.Tokenizers;
+using Tokenizer = Microsoft.ML.Tokenizers.Tokenizer;
 
 namespace MLNetGpt.Cli;
 

@@ -2,6 +2,8 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text;
+using Microsoft.ML.Tokenizers;
+using MLNetGpt.Tokenizers.Interop;
 using MLNetGpt.Tokenizers.Text;
 
 namespace MLNetGpt.Tokenizers;
@@ -10,6 +12,8 @@ namespace MLNetGpt.Tokenizers;
 /// One token per code point (a <see cref="Rune"/>: astral characters such as emoji are one token, not two UTF-16 halves).
 /// The vocabulary is the sorted set of code points of the corpus, so ids are stable for a given corpus.
 /// Lone surrogates, in the corpus or in text, count as U+FFFD.
+/// <para>It is a <see cref="Tokenizer"/>: every token's offset is the UTF-16 range of its character (two code units for
+/// an astral one); there are no special tokens, no pre-tokenization and no normalization. Immutable and thread-safe.</para>
 /// </summary>
 public sealed class CharacterTokenizer : Tokenizer
 {
@@ -18,6 +22,8 @@ public sealed class CharacterTokenizer : Tokenizer
     private readonly int[] _characters;          // id → code point
     private readonly int[] _bmpIds;              // BMP code point → id + 1 (0 = unknown)
     private readonly Dictionary<int, int> _astralIds = [];
+    private readonly byte[] _utf8;                // UTF-8 of every character back to back: id i is _utf8[_utf8Start[i] .. _utf8Start[i + 1])
+    private readonly int[] _utf8Start;
 
     private CharacterTokenizer(int[] sortedCharacters, UnknownCharacterPolicy policy)
     {
@@ -32,6 +38,10 @@ public sealed class CharacterTokenizer : Tokenizer
             else _astralIds[c] = id;
         }
         ReplacementId = policy == UnknownCharacterPolicy.Replace ? IdOf(0xFFFD) : -1;
+        _utf8Start = new int[sortedCharacters.Length + 1];
+        for (var id = 0; id < sortedCharacters.Length; id++) _utf8Start[id + 1] = _utf8Start[id] + new Rune(sortedCharacters[id]).Utf8SequenceLength;
+        _utf8 = new byte[_utf8Start[^1]];
+        for (var id = 0; id < sortedCharacters.Length; id++) new Rune(sortedCharacters[id]).EncodeToUtf8(_utf8.AsSpan(_utf8Start[id]));
     }
 
     /// <summary>Learns the vocabulary: every distinct code point of <paramref name="corpus"/>, sorted by value.</summary>
@@ -57,9 +67,20 @@ public sealed class CharacterTokenizer : Tokenizer
         return new CharacterTokenizer(sorted, policy);
     }
 
-    /// <summary>Loads a tokenizer saved by <see cref="Tokenizer.Save(string)"/> that must be a character tokenizer.</summary>
-    public static new CharacterTokenizer Load(string path) =>
-        Tokenizer.Load(path) as CharacterTokenizer ?? throw new FormatException($"{path}: is not a character tokenizer file.");
+    /// <summary>Loads a tokenizer saved by <see cref="Save(string)"/> that must be a character tokenizer.</summary>
+    /// <exception cref="FormatException">The file is malformed, or it holds another kind of tokenizer.</exception>
+    public static CharacterTokenizer Load(string path) =>
+        TokenizerFile.Load(path) as CharacterTokenizer ?? throw new FormatException($"{path}: is not a character tokenizer file.");
+
+    /// <inheritdoc cref="Load(string)"/>
+    public static CharacterTokenizer Load(Stream stream) =>
+        TokenizerFile.Load(stream) as CharacterTokenizer ?? throw new FormatException("<stream>: is not a character tokenizer file.");
+
+    /// <summary>Writes the tokenizer to <paramref name="path"/> in our versioned text format, atomically (temporary file, then rename over).</summary>
+    public void Save(string path) => TokenizerFile.Write(path, WriteTo);
+
+    /// <summary>Writes the tokenizer's versioned text format (UTF-8, magic line first) to <paramref name="stream"/>, which stays open.</summary>
+    public void Save(Stream stream) => TokenizerFile.Write(stream, WriteTo);
 
     /// <summary>The unknown-character policy.</summary>
     public UnknownCharacterPolicy Policy { get; }
@@ -70,11 +91,11 @@ public sealed class CharacterTokenizer : Tokenizer
     /// <summary>The code point of each id, in id order.</summary>
     public IReadOnlyList<int> CodePoints => _characters;
 
-    /// <inheritdoc/>
-    public override int VocabularySize => _characters.Length;
+    /// <summary>Number of ids: every valid id is in [0, VocabularySize).</summary>
+    public int VocabularySize => _characters.Length;
 
-    /// <inheritdoc/>
-    public override string FormatMagic => Magic;
+    /// <summary>The magic first line of the saved text format.</summary>
+    public string FormatMagic => Magic;
 
     /// <summary>The id of a code point, or -1.</summary>
     public int IdOf(int codePoint)
@@ -83,7 +104,48 @@ public sealed class CharacterTokenizer : Tokenizer
         return _astralIds.TryGetValue(codePoint, out var id) ? id : -1;
     }
 
-    private protected override void EncodeCore(ReadOnlySpan<char> text, SpecialTokenMode mode, IdBuffer output)
+    // ---------------------------------------------------------------- encode
+
+    /// <summary>Encodes <paramref name="text"/>, one id per code point. A character tokenizer has no special tokens, so <paramref name="mode"/> changes nothing.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="text"/> is null.</exception>
+    /// <exception cref="ArgumentException">A character is not in the vocabulary and the policy is <see cref="UnknownCharacterPolicy.Throw"/>.</exception>
+    public int[] Encode(string text, SpecialTokenMode mode = SpecialTokenMode.AsText)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return Encode(text.AsSpan(), mode);
+    }
+
+    /// <inheritdoc cref="Encode(string, SpecialTokenMode)"/>
+    public int[] Encode(ReadOnlySpan<char> text, SpecialTokenMode mode = SpecialTokenMode.AsText)
+    {
+        var buffer = IdBuffer.RentForThread();
+        EncodeCore(text, mode, buffer);
+        return buffer.ToArray();
+    }
+
+    /// <summary>Number of ids that <see cref="Encode(string, SpecialTokenMode)"/> returns (it still checks every character).</summary>
+    public int CountTokens(string text, SpecialTokenMode mode)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return CountTokens(text.AsSpan(), mode);
+    }
+
+    /// <inheritdoc cref="CountTokens(string, SpecialTokenMode)"/>
+    public int CountTokens(ReadOnlySpan<char> text, SpecialTokenMode mode)
+    {
+        var buffer = IdBuffer.RentForThread();
+        EncodeCore(text, mode, buffer);
+        return buffer.Count;
+    }
+
+    /// <summary>Encodes many texts in parallel over the cores; result <c>i</c> is the encoding of <c>texts[i]</c>.</summary>
+    /// <param name="texts">The texts; none may be null.</param>
+    /// <param name="mode">Ignored (no special tokens).</param>
+    /// <param name="maxDegreeOfParallelism">Worker count; -1 (default) means all cores.</param>
+    public int[][] EncodeBatch(IReadOnlyList<string> texts, SpecialTokenMode mode = SpecialTokenMode.AsText, int maxDegreeOfParallelism = -1) =>
+        BatchEncoding.EncodeBatch(texts, mode, maxDegreeOfParallelism, EncodeCore);
+
+    internal void EncodeCore(ReadOnlySpan<char> text, SpecialTokenMode mode, IdBuffer output)
     {
         var bmp = _bmpIds;
         for (var i = 0; i < text.Length;)
@@ -95,37 +157,170 @@ public sealed class CharacterTokenizer : Tokenizer
                 i++;
                 continue;
             }
-            Rune.DecodeFromUtf16(text[i..], out var rune, out var consumed);
-            var id = IdOf(rune.Value);
-            if (id < 0)
-            {
-                if (Policy == UnknownCharacterPolicy.Throw)
-                    throw new ArgumentException(
-                        $"Character '{rune}' (U+{rune.Value:X4}) at index {i} is not in the vocabulary of {_characters.Length} characters; create the tokenizer with UnknownCharacterPolicy.Replace to map it to U+FFFD.",
-                        nameof(text));
-                id = ReplacementId;
-            }
-            output.Add(id);
+            output.Add(IdAt(text, i, out var consumed));
             i += consumed;
         }
     }
 
-    /// <inheritdoc/>
-    public override byte[] DecodeToBytes(ReadOnlySpan<int> ids)
+    /// <summary>The id of the character at <paramref name="index"/> (a surrogate pair is one character); <paramref name="consumed"/> gets its UTF-16 length.</summary>
+    private int IdAt(ReadOnlySpan<char> text, int index, out int consumed)
     {
-        var buffer = new ArrayBufferWriter<byte>(ids.Length + 16);
-        Span<byte> one = stackalloc byte[4];
+        var c = text[index];
+        if (!char.IsSurrogate(c) && c < _bmpIds.Length && _bmpIds[c] != 0)
+        {
+            consumed = 1;
+            return _bmpIds[c] - 1;
+        }
+        Rune.DecodeFromUtf16(text[index..], out var rune, out consumed);
+        var id = IdOf(rune.Value);
+        if (id >= 0) return id;
+        if (Policy == UnknownCharacterPolicy.Throw)
+            throw new ArgumentException(
+                $"Character '{rune}' (U+{rune.Value:X4}) at index {index} is not in the vocabulary of {_characters.Length} characters; create the tokenizer with UnknownCharacterPolicy.Replace to map it to U+FFFD.",
+                nameof(text));
+        return ReplacementId;
+    }
+
+    // ---------------------------------------------------------------- Microsoft.ML.Tokenizers.Tokenizer
+
+    /// <inheritdoc/>
+    protected override EncodeResults<EncodedToken> EncodeToTokens(string? text, ReadOnlySpan<char> textSpan, EncodeSettings settings)
+    {
+        var span = text is null ? textSpan : text.AsSpan();
+        var tokens = new List<EncodedToken>(span.Length);
+        for (var i = 0; i < span.Length;)
+        {
+            var id = IdAt(span, i, out var consumed);
+            tokens.Add(new EncodedToken(id, text is null ? span.Slice(i, consumed).ToString() : text.Substring(i, consumed), new Range(i, i + consumed)));
+            i += consumed;
+        }
+        return new EncodeResults<EncodedToken> { Tokens = tokens, CharsConsumed = span.Length };
+    }
+
+    /// <inheritdoc/>
+    protected override EncodeResults<int> EncodeToIds(string? text, ReadOnlySpan<char> textSpan, EncodeSettings settings)
+    {
+        CheckBudget(settings.MaxTokenCount);
+        var span = text is null ? textSpan : text.AsSpan();
+        var ids = new List<int>(Math.Min(span.Length, settings.MaxTokenCount));
+        var i = 0;
+        while (i < span.Length && ids.Count < settings.MaxTokenCount)
+        {
+            ids.Add(IdAt(span, i, out var consumed));
+            i += consumed;
+        }
+        return new EncodeResults<int> { Tokens = ids, CharsConsumed = i };
+    }
+
+    /// <inheritdoc/>
+    protected override int CountTokens(string? text, ReadOnlySpan<char> textSpan, EncodeSettings settings)
+    {
+        CheckBudget(settings.MaxTokenCount);
+        var span = text is null ? textSpan : text.AsSpan();
+        var count = 0;
+        for (var i = 0; i < span.Length && count < settings.MaxTokenCount; count++)
+        {
+            IdAt(span, i, out var consumed);
+            i += consumed;
+        }
+        return count;
+    }
+
+    /// <inheritdoc/>
+    protected override int GetIndexByTokenCount(string? text, ReadOnlySpan<char> textSpan, EncodeSettings settings, bool fromEnd, out string? normalizedText, out int tokenCount)
+    {
+        normalizedText = null;
+        CheckBudget(settings.MaxTokenCount);
+        var span = text is null ? textSpan : text.AsSpan();
+        tokenCount = 0;
+        if (!fromEnd)
+        {
+            var i = 0;
+            for (; i < span.Length && tokenCount < settings.MaxTokenCount; tokenCount++)
+            {
+                IdAt(span, i, out var consumed);
+                i += consumed;
+            }
+            return i;
+        }
+        // Every character is checked (unknown ones throw under the throwing policy) before counting from the end.
+        for (var i = 0; i < span.Length;)
+        {
+            IdAt(span, i, out var consumed);
+            i += consumed;
+        }
+        var start = span.Length;
+        while (start > 0 && tokenCount < settings.MaxTokenCount)
+        {
+            start -= start >= 2 && char.IsLowSurrogate(span[start - 1]) && char.IsHighSurrogate(span[start - 2]) ? 2 : 1;
+            tokenCount++;
+        }
+        return start;
+    }
+
+    /// <summary>Decodes ids to a string; the same as <see cref="Decode(ReadOnlySpan{int})"/>.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="ids"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An id is outside [0, VocabularySize).</exception>
+    public override string Decode(IEnumerable<int> ids) => Decode(CharDecoder.AsSpan(ids));
+
+    /// <inheritdoc/>
+    public override OperationStatus Decode(IEnumerable<int> ids, Span<char> destination, out int idsConsumed, out int charsWritten) =>
+        CharDecoder.Decode(ids, TryGetCharacterBytes, destination, out idsConsumed, out charsWritten);
+
+    private static void CheckBudget(int maxTokenCount)
+    {
+        if (maxTokenCount <= 0)
+            throw new ArgumentOutOfRangeException(nameof(maxTokenCount), maxTokenCount, "The maximum number of tokens must be greater than zero.");
+    }
+
+    // ---------------------------------------------------------------- decode
+
+    /// <summary>Decodes ids to a string (each id is one code point).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An id is outside [0, VocabularySize).</exception>
+    public string Decode(ReadOnlySpan<int> ids)
+    {
+        var builder = new StringBuilder(ids.Length + 16);
         foreach (var id in ids)
         {
-            if ((uint)id >= (uint)_characters.Length)
-                throw new ArgumentOutOfRangeException(nameof(ids), id, $"Token id {id} is not in [0, {_characters.Length}).");
-            var n = new Rune(_characters[id]).EncodeToUtf8(one);
-            buffer.Write(one[..n]);
+            if ((uint)id >= (uint)_characters.Length) ThrowBadId(id);
+            var c = _characters[id];
+            if (c < 0x10000) builder.Append((char)c);
+            else builder.Append(char.ConvertFromUtf32(c));
+        }
+        return builder.ToString();
+    }
+
+    /// <summary>The UTF-8 bytes of the characters the ids stand for.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An id is outside [0, VocabularySize).</exception>
+    public byte[] DecodeToBytes(ReadOnlySpan<int> ids)
+    {
+        var buffer = new ArrayBufferWriter<byte>(ids.Length + 16);
+        foreach (var id in ids)
+        {
+            if ((uint)id >= (uint)_characters.Length) ThrowBadId(id);
+            buffer.Write(_utf8.AsSpan(_utf8Start[id], _utf8Start[id + 1] - _utf8Start[id]));
         }
         return buffer.WrittenSpan.ToArray();
     }
 
-    private protected override void WriteTo(TextWriter writer)
+    /// <inheritdoc cref="DecodeToBytes(ReadOnlySpan{int})"/>
+    public byte[] DecodeToBytes(IEnumerable<int> ids) => DecodeToBytes(CharDecoder.AsSpan(ids));
+
+    private bool TryGetCharacterBytes(int id, out ReadOnlySpan<byte> bytes)
+    {
+        if ((uint)id >= (uint)_characters.Length)
+        {
+            bytes = default;
+            return false;
+        }
+        bytes = _utf8.AsSpan(_utf8Start[id], _utf8Start[id + 1] - _utf8Start[id]);
+        return true;
+    }
+
+    private void ThrowBadId(int id) =>
+        throw new ArgumentOutOfRangeException("ids", id, $"Token id {id} is not in [0, {_characters.Length}).");
+
+    private void WriteTo(TextWriter writer)
     {
         writer.Write(Magic + "\n");
         writer.Write(Policy == UnknownCharacterPolicy.Replace ? "unknown replace\n" : "unknown throw\n");

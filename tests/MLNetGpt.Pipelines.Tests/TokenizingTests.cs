@@ -2,6 +2,7 @@
 using MLNetGpt.Pipelines;
 using MLNetGpt.Testing;
 using MLNetGpt.Tokenizers;
+using Tokenizer = Microsoft.ML.Tokenizers.Tokenizer;
 
 namespace MLNetGpt.Pipelines.Tests;
 

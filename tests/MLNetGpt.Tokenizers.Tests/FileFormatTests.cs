@@ -70,7 +70,7 @@ public sealed class FileFormatTests
         using var stream = new MemoryStream();
         Encodings.Cl100k.Save(stream);
         stream.Position = 0;
-        var loaded = (BpeTokenizer)Tokenizer.Load(stream);
+        var loaded = (BpeTokenizer)TokenizerFile.Load(stream);
         Assert.AreEqual(Encodings.Cl100k.VocabularySize, loaded.VocabularySize);
         Assert.AreEqual(SplitPattern.Cl100k, loaded.Pattern);
         var text = Encodings.Shakespeare[..5000] + " <|endofprompt|> 𠀀's";
@@ -80,13 +80,13 @@ public sealed class FileFormatTests
         using var charStream = new MemoryStream();
         character.Save(charStream);
         charStream.Position = 0;
-        Assert.IsInstanceOfType<CharacterTokenizer>(Tokenizer.Load(charStream));
+        Assert.IsInstanceOfType<CharacterTokenizer>(TokenizerFile.Load(charStream));
     }
 
     [TestMethod]
     public void OurFormatRejectsBadFilesWithLineNumbers()
     {
-        FormatException Load(string content) => Assert.ThrowsExactly<FormatException>(() => Tokenizer.Load(new MemoryStream(Encoding.UTF8.GetBytes(content))));
+        FormatException Load(string content) => Assert.ThrowsExactly<FormatException>(() => TokenizerFile.Load(new MemoryStream(Encoding.UTF8.GetBytes(content))));
         StringAssert.Contains(Load("mlnetgpt-bpe-tokenizer v2\n").Message, "expected 'mlnetgpt-bpe-tokenizer v1'");
         StringAssert.Contains(Load("hello\n").Message, ":1: unknown tokenizer magic");
         StringAssert.Contains(Load("mlnetgpt-bpe-tokenizer v1\npattern gpt3\n").Message, ":2: ");

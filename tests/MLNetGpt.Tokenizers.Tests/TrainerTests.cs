@@ -67,7 +67,7 @@ public sealed class TrainerTests
         {
             tokenizer.Save(path);
             Assert.IsTrue(File.ReadLines(path).First() == "mlnetgpt-bpe-tokenizer v1");
-            var loaded = (BpeTokenizer)Tokenizer.Load(path);
+            var loaded = (BpeTokenizer)TokenizerFile.Load(path);
             CollectionAssert.AreEqual(tokenizer.Merges!.ToArray(), loaded.Merges!.ToArray());
             var sample = "First Citizen:<|sep|>Before we proceed";
             CollectionAssert.AreEqual(tokenizer.Encode(sample, SpecialTokenMode.Allowed), loaded.Encode(sample, SpecialTokenMode.Allowed));

@@ -4,7 +4,8 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using MLNetGpt.Models.Data;
 using MLNetGpt.Models.Serialization;
-using MLNetGpt.Tokenizers;
+using MLNetGpt.Pipelines;
+using Tokenizer = Microsoft.ML.Tokenizers.Tokenizer;
 
 namespace MLNetGpt.Cli.Commands;
 

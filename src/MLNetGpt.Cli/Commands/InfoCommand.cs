@@ -1,5 +1,6 @@
 // `mlnetgpt info MODEL.zip`: what is inside a model: steps, their options, parameter count, config, tokenizer.
 using System.Text.Json;
+using MLNetGpt.Pipelines;
 
 namespace MLNetGpt.Cli.Commands;
 

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using MLNetGpt.Models.Serialization;
 using MLNetGpt.Tokenizers;
+using Tokenizer = Microsoft.ML.Tokenizers.Tokenizer;
 
 namespace MLNetGpt.Cli.Commands;
 
@@ -20,7 +21,7 @@ public sealed record TokenizerSource(string? TiktokenPath, string? Encoding, str
         if (!File.Exists(path)) throw new CliException($"Tokenizer file '{path}' does not exist.");
         try
         {
-            if (TokenizerPath is not null) return Tokenizer.Load(path);
+            if (TokenizerPath is not null) return TokenizerFile.Load(path);
             var encodingName = Encoding ?? Path.GetFileNameWithoutExtension(path);
             var encoding = encodingName switch
             {
@@ -78,6 +79,12 @@ public static class TokenizerCommands
     public static int Decode(TokenizerSource source, string? inputPath, string? outputPath, TextReader stdin, TextWriter stdout, TextWriter error)
     {
         var tokenizer = source.Load();
+        int? vocabularySize = tokenizer switch
+        {
+            BpeTokenizer bpe => bpe.VocabularySize,
+            CharacterTokenizer characters => characters.VocabularySize,
+            _ => null,
+        };
         long lines = 0;
         WithStreams(inputPath, outputPath, stdin, stdout, (reader, writer) =>
         {
@@ -94,7 +101,7 @@ public static class TokenizerCommands
                     var array = node["ids"] as JsonArray ?? throw new FormatException("missing \"ids\" array");
                     ids = array.Select(x => x!.GetValue<int>()).ToArray();
                     foreach (int id in ids)
-                        if ((uint)id >= (uint)tokenizer.VocabularySize) throw new FormatException($"id {id} is outside the vocabulary [0,{tokenizer.VocabularySize})");
+                        if (vocabularySize is { } size && (uint)id >= (uint)size) throw new FormatException($"id {id} is outside the vocabulary [0,{size})");
                 }
                 catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
                 {

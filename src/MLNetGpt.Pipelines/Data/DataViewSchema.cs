@@ -140,7 +140,7 @@ public sealed class DataViewSchema : IReadOnlyList<DataViewSchema.Column>
 /// <summary>Names of annotations our components attach to columns.</summary>
 public static class AnnotationNames
 {
-    /// <summary>On a token id column: the <c>MLNetGpt.Tokenizers.Tokenizer</c> that produced it.</summary>
+    /// <summary>On a token id column: the <c>Microsoft.ML.Tokenizers.Tokenizer</c> (one of MLNetGpt.Tokenizers') that produced it.</summary>
     public const string Tokenizer = "Tokenizer";
 
     /// <summary>On a token id column: the name of the text column it was computed from (a <see cref="string"/>).</summary>

@@ -1,5 +1,6 @@
 // MLContext.Transforms.Text: estimators that turn a text column into a vector-of-Int32 token id column.
 using MLNetGpt.Tokenizers;
+using Tokenizer = Microsoft.ML.Tokenizers.Tokenizer;
 
 namespace MLNetGpt.Pipelines;
 

@@ -1,5 +1,6 @@
 // The one place that calls the concrete tokenizer types of MLNetGpt.Tokenizers (creation, training, pretrained files).
 using MLNetGpt.Tokenizers;
+using Tokenizer = Microsoft.ML.Tokenizers.Tokenizer;
 
 namespace MLNetGpt.Pipelines;
 
@@ -38,6 +39,6 @@ internal static class TokenizerFactories
             return BpeTokenizer.LoadTiktoken(vocabularyPath, encoding);
         }
         // Anything else must be one of our own tokenizer files; Tokenizer.Load recognizes the type by its magic line.
-        return Tokenizer.Load(vocabularyPath);
+        return TokenizerFile.Load(vocabularyPath);
     }
 }

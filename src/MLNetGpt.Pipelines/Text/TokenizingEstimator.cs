@@ -2,6 +2,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using MLNetGpt.Tokenizers;
+using Tokenizer = Microsoft.ML.Tokenizers.Tokenizer;
 
 namespace MLNetGpt.Pipelines;
 
@@ -65,7 +66,7 @@ public sealed class TokenizingEstimator : IEstimator<TokenizingTransformer>
     }
 }
 
-/// <summary>Maps a text column to the token ids of a fitted <see cref="Tokenizers.Tokenizer"/>, row by row, lazily.</summary>
+/// <summary>Maps a text column to the token ids of a fitted <see cref="Microsoft.ML.Tokenizers.Tokenizer"/>, row by row, lazily.</summary>
 public sealed class TokenizingTransformer : ITransformer
 {
     /// <summary>Name under which this transformer is saved and loaded.</summary>
@@ -145,7 +146,7 @@ public sealed class TokenizingTransformer : ITransformer
         using var s = context.OpenEntry(entryName);
         try
         {
-            return Tokenizer.Load(s);
+            return TokenizerFile.Load(s);
         }
         catch (FormatException e)
         {

@@ -2,6 +2,7 @@
 using MLNetGpt.Models;
 using MLNetGpt.Models.Training;
 using MLNetGpt.Tokenizers;
+using Tokenizer = Microsoft.ML.Tokenizers.Tokenizer;
 
 namespace MLNetGpt.Pipelines;
 

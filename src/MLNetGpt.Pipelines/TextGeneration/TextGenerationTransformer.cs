@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using MLNetGpt.Models;
 using MLNetGpt.Models.Training;
 using MLNetGpt.Tokenizers;
+using Tokenizer = Microsoft.ML.Tokenizers.Tokenizer;
 
 namespace MLNetGpt.Pipelines;
 

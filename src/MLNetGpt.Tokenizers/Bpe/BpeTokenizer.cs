@@ -2,6 +2,7 @@
 using System.Runtime.CompilerServices;
 using MLNetGpt.Tokenizers.Bpe;
 using MLNetGpt.Tokenizers.Text;
+using Tokenizer = Microsoft.ML.Tokenizers.Tokenizer;
 
 namespace MLNetGpt.Tokenizers;
 
@@ -11,13 +12,20 @@ namespace MLNetGpt.Tokenizers;
 /// <para>Two merge semantics: a rank table (<see cref="LoadTiktoken(string, TiktokenEncoding)"/>, <see cref="LoadGpt2"/>)
 /// merges like tiktoken, giving identical ids; learned merges (<see cref="Train"/>, <see cref="FromMerges"/>) merge like
 /// minbpe, where the merges are the single source of truth and the vocabulary is derived from them.</para>
+/// <para>It is a <see cref="Tokenizer"/>: <c>EncodeToIds</c>, <c>EncodeToTokens</c>, <c>CountTokens</c>,
+/// <c>GetIndexByTokenCount(FromEnd)</c> and <c>Decode</c> give what Microsoft's <c>TiktokenTokenizer</c> gives for the same
+/// rank table (special-token strings in the text become their ids), on this type's own encoder. <see cref="Encode(string, SpecialTokenMode)"/>
+/// adds tiktoken's choice of what special-token strings are (<see cref="SpecialTokenMode"/>).</para>
+/// <para>Lone (unpaired) UTF-16 surrogates in input text are replaced by U+FFFD before encoding, as Python tiktoken does;
+/// decode(encode(s)) == s therefore holds for every string without lone surrogates.</para>
 /// <para>Immutable and thread-safe.</para>
 /// </summary>
-public sealed class BpeTokenizer : Tokenizer
+public sealed partial class BpeTokenizer : Tokenizer
 {
     private readonly BpeModel _model;
     private readonly SpecialTokenMatcher _specialMatcher;
     private readonly Dictionary<string, int> _specialTokens;
+    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _specialLookup;
     private readonly int _vocabularySize;
 
     // Decode table: bytes of id i are _decodeBytes[_decodeStart[i] .. _decodeStart[i] + _decodeLength[i]); length -1 = unused id.
@@ -42,6 +50,7 @@ public sealed class BpeTokenizer : Tokenizer
         }
         _vocabularySize = Math.Max(maxId + 1, vocabularySize ?? 0);
         _specialMatcher = new SpecialTokenMatcher(_specialTokens);
+        _specialLookup = _specialTokens.GetAlternateLookup<ReadOnlySpan<char>>();
 
         _decodeStart = new int[_vocabularySize];
         _decodeLength = new int[_vocabularySize];
@@ -77,11 +86,11 @@ public sealed class BpeTokenizer : Tokenizer
     /// <summary>Number of ordinary (non-special) tokens: ids 0..OrdinaryTokenCount-1.</summary>
     public int OrdinaryTokenCount => _model.TokenCount;
 
-    /// <inheritdoc/>
-    public override int VocabularySize => _vocabularySize;
+    /// <summary>Number of ids: every valid id is in [0, VocabularySize) (some ids may be unused, e.g. cl100k_base's 100256).</summary>
+    public int VocabularySize => _vocabularySize;
 
-    /// <inheritdoc/>
-    public override string FormatMagic => BpeTokenizerFile.Magic;
+    /// <summary>The magic first line of the saved text format.</summary>
+    public string FormatMagic => BpeTokenizerFile.Magic;
 
     /// <summary>The bytes of token <paramref name="id"/> (a special token's UTF-8 string for special ids).</summary>
     /// <exception cref="ArgumentOutOfRangeException">The id is outside [0, VocabularySize) or unused.</exception>
@@ -172,9 +181,20 @@ public sealed class BpeTokenizer : Tokenizer
         return new BpeTokenizer(BpeModel.FromRanks(tokens), SplitPattern.Gpt2, specials, null);
     }
 
-    /// <summary>Loads a tokenizer saved by <see cref="Tokenizer.Save(string)"/> that must be a BPE tokenizer.</summary>
-    public static new BpeTokenizer Load(string path) =>
-        Tokenizer.Load(path) as BpeTokenizer ?? throw new FormatException($"{path}: is not a BPE tokenizer file.");
+    /// <summary>Loads a tokenizer saved by <see cref="Save(string)"/> that must be a BPE tokenizer.</summary>
+    /// <exception cref="FormatException">The file is malformed, or it holds another kind of tokenizer.</exception>
+    public static BpeTokenizer Load(string path) =>
+        TokenizerFile.Load(path) as BpeTokenizer ?? throw new FormatException($"{path}: is not a BPE tokenizer file.");
+
+    /// <inheritdoc cref="Load(string)"/>
+    public static BpeTokenizer Load(Stream stream) =>
+        TokenizerFile.Load(stream) as BpeTokenizer ?? throw new FormatException("<stream>: is not a BPE tokenizer file.");
+
+    /// <summary>Writes the tokenizer to <paramref name="path"/> in our versioned text format, atomically (temporary file, then rename over).</summary>
+    public void Save(string path) => TokenizerFile.Write(path, writer => BpeTokenizerFile.Write(writer, this, _model));
+
+    /// <summary>Writes the tokenizer's versioned text format (UTF-8, magic line first) to <paramref name="stream"/>, which stays open.</summary>
+    public void Save(Stream stream) => TokenizerFile.Write(stream, writer => BpeTokenizerFile.Write(writer, this, _model));
 
     /// <summary>Writes the ordinary tokens as a <c>.tiktoken</c> rank file, atomically (special tokens are not part of that format).</summary>
     /// <exception cref="InvalidOperationException">Two learned tokens have the same bytes (a rank file cannot hold both).</exception>
@@ -185,21 +205,54 @@ public sealed class BpeTokenizer : Tokenizer
     }
 
     /// <inheritdoc cref="SaveTiktoken(string)"/>
-    public void SaveTiktoken(Stream stream)
-    {
-        ArgumentNullException.ThrowIfNull(stream);
-        using var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(false), 1 << 16, leaveOpen: true) { NewLine = "\n" };
-        TiktokenFile.Write(writer, _model);
-    }
-
-    private protected override void WriteTo(TextWriter writer) => BpeTokenizerFile.Write(writer, this, _model);
+    public void SaveTiktoken(Stream stream) => TokenizerFile.Write(stream, writer => TiktokenFile.Write(writer, _model));
 
     internal static BpeTokenizer Create(BpeModel model, SplitPattern pattern, IReadOnlyDictionary<string, int> specials, int? vocabularySize) =>
         new(model, pattern, specials, vocabularySize);
 
     // ---------------------------------------------------------------- encode
 
-    private protected override void EncodeCore(ReadOnlySpan<char> text, SpecialTokenMode mode, IdBuffer output)
+    /// <summary>Encodes <paramref name="text"/>, treating special-token strings as <paramref name="mode"/> says (by default as text, tiktoken's <c>encode_ordinary</c>).</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="text"/> is null.</exception>
+    /// <exception cref="ArgumentException">A special token occurs and <paramref name="mode"/> is <see cref="SpecialTokenMode.Disallowed"/>.</exception>
+    public int[] Encode(string text, SpecialTokenMode mode = SpecialTokenMode.AsText)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return Encode(text.AsSpan(), mode);
+    }
+
+    /// <inheritdoc cref="Encode(string, SpecialTokenMode)"/>
+    public int[] Encode(ReadOnlySpan<char> text, SpecialTokenMode mode = SpecialTokenMode.AsText)
+    {
+        var buffer = IdBuffer.RentForThread();
+        EncodeCore(text, mode, buffer);
+        return buffer.ToArray();
+    }
+
+    /// <summary>Number of ids that <see cref="Encode(string, SpecialTokenMode)"/> returns, without allocating them.</summary>
+    /// <remarks>The mode has no default so that <c>CountTokens(text)</c> stays the <see cref="Tokenizer"/> overload (special tokens allowed).</remarks>
+    public int CountTokens(string text, SpecialTokenMode mode)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return CountTokens(text.AsSpan(), mode);
+    }
+
+    /// <inheritdoc cref="CountTokens(string, SpecialTokenMode)"/>
+    public int CountTokens(ReadOnlySpan<char> text, SpecialTokenMode mode)
+    {
+        var buffer = IdBuffer.RentForThread();
+        EncodeCore(text, mode, buffer);
+        return buffer.Count;
+    }
+
+    /// <summary>Encodes many texts in parallel over the cores; result <c>i</c> is the encoding of <c>texts[i]</c>.</summary>
+    /// <param name="texts">The texts; none may be null.</param>
+    /// <param name="mode">How special-token strings are treated.</param>
+    /// <param name="maxDegreeOfParallelism">Worker count; -1 (default) means all cores.</param>
+    public int[][] EncodeBatch(IReadOnlyList<string> texts, SpecialTokenMode mode = SpecialTokenMode.AsText, int maxDegreeOfParallelism = -1) =>
+        BatchEncoding.EncodeBatch(texts, mode, maxDegreeOfParallelism, EncodeCore);
+
+    internal void EncodeCore(ReadOnlySpan<char> text, SpecialTokenMode mode, IdBuffer output)
     {
         if (mode == SpecialTokenMode.AsText || _specialMatcher.Count == 0)
         {
@@ -241,16 +294,21 @@ public sealed class BpeTokenizer : Tokenizer
 
     // ---------------------------------------------------------------- decode
 
-    /// <inheritdoc/>
-    public override byte[] DecodeToBytes(ReadOnlySpan<int> ids)
+    /// <summary>The exact bytes the ids stand for (UTF-8 of the text for whole sequences; may cut a character).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An id is outside [0, VocabularySize) or unused.</exception>
+    public byte[] DecodeToBytes(ReadOnlySpan<int> ids)
     {
         var result = GC.AllocateUninitializedArray<byte>(checked((int)GetByteCount(ids)));
         CopyTokenBytes(ids, result);
         return result;
     }
 
-    /// <inheritdoc/>
-    public override string Decode(ReadOnlySpan<int> ids)
+    /// <inheritdoc cref="DecodeToBytes(ReadOnlySpan{int})"/>
+    public byte[] DecodeToBytes(IEnumerable<int> ids) => DecodeToBytes(Interop.CharDecoder.AsSpan(ids));
+
+    /// <summary>Decodes ids to a string; invalid UTF-8 becomes U+FFFD (one per maximal invalid subpart), as tiktoken does.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An id is outside [0, VocabularySize) or unused.</exception>
+    public string Decode(ReadOnlySpan<int> ids)
     {
         // Decode into a pooled buffer, so only the string itself is allocated.
         var total = checked((int)GetByteCount(ids));

@@ -2,6 +2,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Tokenizer = Microsoft.ML.Tokenizers.Tokenizer;
 
 namespace MLNetGpt.Tokenizers;
 
@@ -14,7 +15,10 @@ public sealed record JsonlTokenizationOptions
     /// <summary>Name of the output array property. Default "ids".</summary>
     public string IdsProperty { get; init; } = "ids";
 
-    /// <summary>How special-token strings in the texts are treated. Default <see cref="SpecialTokenMode.AsText"/>.</summary>
+    /// <summary>
+    /// How special-token strings in the texts are treated by a <see cref="BpeTokenizer"/>. Default <see cref="SpecialTokenMode.AsText"/>.
+    /// Other tokenizers (Microsoft's, for example) encode with their own <c>EncodeToIds</c> and ignore this setting.
+    /// </summary>
     public SpecialTokenMode SpecialTokens { get; init; } = SpecialTokenMode.AsText;
 
     /// <summary>Lines read, encoded in parallel and written per batch; bounds memory. Default 4096.</summary>
@@ -69,7 +73,12 @@ public static class JsonlTokenization
                 try
                 {
                     var text = ReadText(lines[i]!, options.TextProperty);
-                    var ids = tokenizer.Encode(text, options.SpecialTokens);
+                    var ids = tokenizer switch
+                    {
+                        BpeTokenizer bpe => bpe.Encode(text, options.SpecialTokens),
+                        CharacterTokenizer characters => characters.Encode(text),
+                        _ => tokenizer.EncodeToIds(text).ToArray(),
+                    };
                     builder.Clear().Append(prefix);
                     for (var k = 0; k < ids.Length; k++)
                     {

@@ -6,8 +6,18 @@ namespace MLNetGpt.Tokenizers.Text;
 /// <summary>Append-only list of token ids; reused across calls by one thread.</summary>
 internal sealed class IdBuffer
 {
+    [ThreadStatic] private static IdBuffer? t_shared;
+
     private int[] _items;
     private int _count;
+
+    /// <summary>This thread's reusable buffer, emptied. Callers copy what they need out before encoding again on this thread.</summary>
+    public static IdBuffer RentForThread()
+    {
+        var buffer = t_shared ??= new IdBuffer(1024);
+        buffer.Clear();
+        return buffer;
+    }
 
     public IdBuffer(int capacity = 256) => _items = new int[Math.Max(4, capacity)];
 

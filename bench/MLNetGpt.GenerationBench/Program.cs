@@ -1,15 +1,17 @@
-// Batch generation throughput through the pipeline: N prompts × M new tokens on the nanogpt-cpu GPT, for several generation batch sizes.
+// Batch generation throughput through a real ML.NET pipeline (Transform and a cursor): N prompts × M new tokens on the nanogpt-cpu GPT, for several generation batch sizes.
 // Usage: dotnet run -c Release --project bench/MLNetGpt.GenerationBench -- [--prompts 256] [--tokens 100] [--batch-sizes 1,32]
 //        [--threads 0] [--repeats 3] [--data ../shared/data/tinyshakespeare.txt]
 // Untrained weights (MaxIterations = 0): throughput does not depend on the weights, and no stop sequence ends a row early.
 using System.Diagnostics;
 using System.Globalization;
-using MLNetGpt.Pipelines;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNetGpt;
 
 var settings = Settings.Parse(args);
 string text = File.ReadAllText(settings.DataPath);
 var ml = new MLContext(seed: 1337);
-var data = ml.Data.LoadText(text);
+var data = ml.Data.LoadFromEnumerable([new Row { Text = text }]);
 
 // nanogpt-cpu: n_layer 4, n_head 4, n_embd 128, block 64, vocab 65 (Tiny Shakespeare characters).
 var model = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text")
@@ -20,6 +22,7 @@ var model = ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text")
     }))
     .Fit(data);
 var generator = model.LastTransformer;
+var tokenizerStep = model.First();
 Console.WriteLine($"model: {generator.Config.Kind} n_layer 4, n_head 4, n_embd 128, block {generator.Model.BlockSize}, vocab {generator.Model.VocabularySize}, " +
     $"{generator.ParameterCount:N0} parameters, backend {generator.Model.Backend.Name} × {generator.Model.Backend.ThreadCount} threads");
 
@@ -32,7 +35,7 @@ var promptView = ml.Data.LoadFromEnumerable(prompts);
 var results = new List<(int Batch, double Seconds, double TokensPerSecond)>();
 foreach (int batch in settings.BatchSizes)
 {
-    var chain = new TransformerChain<TextGenerationTransformer>(model[0],
+    var chain = new TransformerChain<ITransformer>(tokenizerStep,
         generator.WithOptions(new TextGenerationOptions { MaxNewTokens = settings.Tokens, GenerationBatchSize = batch, Seed = 1 }));
     // Warm-up: one batch (JIT, caches, worker threads).
     Consume(chain.Transform(ml.Data.LoadFromEnumerable(prompts.Take(batch).ToList())));
@@ -52,7 +55,7 @@ foreach (int batch in settings.BatchSizes)
 // Pipeline overhead: the same work straight through the Models generator (no data view, no decoding to text).
 {
     int batch = settings.BatchSizes.Max();
-    var ids = prompts.Select(p => generator.Tokenizer.Encode(p.Text)).ToList();
+    var ids = prompts.Select(p => generator.Tokenizer.EncodeToIds(p.Text).ToArray()).ToList();
     var direct = MLNetGpt.Models.Sampling.TextGenerator.Create(generator.Model, batch);
     var sampling = new MLNetGpt.Models.Sampling.SamplingOptions { MaxNewTokens = settings.Tokens, Seed = 1 };
     direct.Generate(ids.Take(batch).ToList(), sampling);

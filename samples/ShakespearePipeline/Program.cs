@@ -1,21 +1,49 @@
-// Runs the Shakespeare sample: dotnet run -c Release --project samples/ShakespearePipeline -- [tinyshakespeare.txt] [prompts.csv] [output dir] [iterations]
+// Runs the Shakespeare sample:
+//   dotnet run -c Release --project samples/ShakespearePipeline -- [--corpus FILE] [--prompts FILE.csv] [--out DIR] [--iterations N]
+// Without --corpus the corpus is found as `mlnetgpt train` finds it: MLNETGPT_DATA, the cache (~/.cache/mlnetgpt), or a
+// checksum-verified download of Tiny Shakespeare.
+using System.Globalization;
+using MLNetGpt.Models.Data;
 using MLNetGpt.Models.Training;
 using MLNetGpt.Samples;
 
-string textPath = args.Length > 0 ? args[0] : Path.Combine("..", "shared", "data", "tinyshakespeare.txt");
-string outputDirectory = args.Length > 2 ? args[2] : Path.Combine(Path.GetTempPath(), "mlnetgpt-sample");
-string promptsPath = args.Length > 1 ? args[1] : Path.Combine(outputDirectory, "prompts.csv");
-int iterations = args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 2000;
-if (args.Length <= 1)
+string? corpus = null, prompts = null, output = null;
+int iterations = 2000;
+for (int i = 0; i < args.Length; i++)
 {
-    Directory.CreateDirectory(outputDirectory);
-    File.WriteAllText(promptsPath, "Prompt\nROMEO:\nJULIET:\n\"First Citizen:\nBefore we proceed\"\n");
+    string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
+    switch (args[i])
+    {
+        case "--corpus": corpus = Value(); break;
+        case "--prompts": prompts = Value(); break;
+        case "--out": output = Value(); break;
+        case "--iterations": iterations = int.Parse(Value(), CultureInfo.InvariantCulture); break;
+        default:
+            Console.Error.WriteLine($"unknown argument '{args[i]}'\nusage: ShakespearePipeline [--corpus FILE] [--prompts FILE.csv] [--out DIR] [--iterations N]");
+            return 2;
+    }
+}
+output ??= Path.Combine(Path.GetTempPath(), "mlnetgpt-sample");
+Directory.CreateDirectory(output);
+if (prompts is null)
+{
+    prompts = Path.Combine(output, "prompts.csv");
+    File.WriteAllText(prompts, "Prompt\nROMEO:\nJULIET:\n\"First Citizen:\nBefore we proceed\"\n");
+}
+try
+{
+    corpus ??= TinyShakespeare.Locate();
+}
+catch (Exception e) when (e is IOException or HttpRequestException or InvalidDataException)
+{
+    Console.Error.WriteLine($"error: {e.Message}\nPass a local copy with --corpus FILE or MLNETGPT_DATA=FILE.");
+    return 1;
 }
 using var cts = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); };
 var progress = new Progress<TrainingProgress>(p => Console.WriteLine(
     $"step {p.Step}/{p.MaxIters} loss {p.TrainLoss:F4}" + (p.ValLoss is { } v ? $" val {v:F4}" : "") + $" {p.TokensPerSecond:F0} tok/s"));
-var result = ShakespearePipelineSample.Run(textPath, promptsPath, outputDirectory,
-    new SampleSettings { MaxIterations = iterations, Progress = progress }, cts.Token);
+var result = ShakespearePipelineSample.Run(corpus, prompts, output, new SampleSettings { MaxIterations = iterations, Progress = progress }, cts.Token);
 Console.WriteLine($"validation loss {result.Validation.Loss:F4} (perplexity {result.Validation.Perplexity:F2}); model: {result.ModelPath}");
 foreach (var (prompt, generated) in result.Generations) Console.WriteLine($"--- {prompt}\n{prompt}{generated}");
+return 0;

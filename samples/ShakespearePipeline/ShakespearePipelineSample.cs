@@ -1,7 +1,9 @@
-// The sample pipeline, written as ML.NET code reads: Tiny Shakespeare → split → char tokenizer → GPT → .zip → CSV prompts → text.
-// Program.cs runs it at the nanogpt-cpu size; the pipeline tests link this file and run it with a tiny model.
+// The sample pipeline as ML.NET code: Tiny Shakespeare -> contiguous split -> normalize -> char tokenizer -> GPT -> .zip -> CSV prompts -> text.
+// Program.cs runs it at the nanogpt-cpu size; a test (tests/MLNetGpt.Tests) links this file and runs it with a tiny model.
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNetGpt;
 using MLNetGpt.Models.Training;
-using MLNetGpt.Pipelines;
 
 namespace MLNetGpt.Samples;
 
@@ -24,23 +26,24 @@ public sealed record SampleSettings
 }
 
 /// <summary>What the sample produced.</summary>
-public sealed record SampleResult(string ModelPath, string OutputCsvPath, TextGenerationMetrics Validation, IReadOnlyList<(string Prompt, string Generated)> Generations);
+public sealed record SampleResult(string ModelPath, string OutputPath, TextGenerationMetrics Validation, IReadOnlyList<(string Prompt, string Generated)> Generations);
 
 public static class ShakespearePipelineSample
 {
-    public static SampleResult Run(string textPath, string promptsCsvPath, string outputDirectory, SampleSettings settings, CancellationToken cancellationToken = default)
+    public static SampleResult Run(string corpusPath, string promptsCsvPath, string outputDirectory, SampleSettings settings,
+        CancellationToken cancellationToken = default)
     {
         var mlContext = new MLContext(seed: settings.Seed);
 
-        // 1. Load the corpus as one row and split it as nanoGPT does: first 90% train, last 10% validation.
-        IDataView text = mlContext.Data.LoadFromTextFile(textPath);
+        // 1. The corpus as one row, split as nanoGPT does: first 90% train, last 10% validation.
+        IDataView text = mlContext.Data.LoadCorpusFromTextFile(corpusPath);
         var split = mlContext.Data.TrainTestSplitContiguous(text, testFraction: 0.1);
 
-        // 2. Character tokenizer, then a GPT trained on its ids. The whole chain's schema is checked before anything trains.
-        var pipeline = mlContext.Transforms.Text.TokenizeIntoCharacterIds(outputColumnName: "Tokens", inputColumnName: "Text")
+        // 2. ML.NET's own text normalizer, our character tokenizer, a GPT on its ids. Fit checks the chain's schema first.
+        var pipeline = mlContext.Transforms.Text.NormalizeText("Text", caseMode: Microsoft.ML.Transforms.Text.TextNormalizingEstimator.CaseMode.None)
+            .Append(mlContext.Transforms.Text.TokenizeIntoCharacterIds(outputColumnName: "Tokens", inputColumnName: "Text"))
             .Append(mlContext.TextGeneration.Trainers.Gpt(new GptTrainer.Options
             {
-                TokenColumnName = "Tokens",
                 LayerCount = settings.LayerCount,
                 HeadCount = settings.HeadCount,
                 EmbeddingSize = settings.EmbeddingSize,
@@ -57,33 +60,40 @@ public static class ShakespearePipelineSample
                 CancellationToken = cancellationToken,
                 Generation = new TextGenerationOptions { MaxNewTokens = settings.MaxNewTokens, Temperature = 0.8f, TopK = 40 },
             }));
-        TransformerChain<TextGenerationTransformer> model = pipeline.Fit(split.TrainSet);
+        ITransformer model = pipeline.Fit(split.TrainSet);
         var validation = mlContext.TextGeneration.Evaluate(model, split.TestSet);
 
-        // 3. Save tokenizer + weights + input schema as one .zip, and load it back as a data job would.
+        // 3. One ML.NET model .zip (our steps' tokenizer and weights inside), loaded back as a data job would.
         Directory.CreateDirectory(outputDirectory);
         string modelPath = Path.Combine(outputDirectory, "shakespeare-gpt.zip");
         mlContext.Model.Save(model, text.Schema, modelPath);
         ITransformer loaded = mlContext.Model.Load(modelPath, out DataViewSchema inputSchema);
 
-        // 4. Generate for every prompt of a CSV file (column "Prompt"), streamed in batches, and write a CSV of results.
-        IDataView prompts = mlContext.Data.LoadFromCsvFile(promptsCsvPath);
-        IDataView renamed = mlContext.Transforms.CopyColumns(inputSchema[0].Name, "Prompt").Fit(prompts).Transform(prompts);
+        // 4. Generate for every prompt of a CSV file (column "Prompt") with ML.NET's loader; rows stream in batches.
+        IDataView prompts = mlContext.Data.LoadFromTextFile<PromptRow>(promptsCsvPath, separatorChar: ',', hasHeader: true, allowQuoting: true);
+        IDataView renamed = mlContext.Transforms.CopyColumns(inputSchema[0].Name, nameof(PromptRow.Prompt)).Fit(prompts).Transform(prompts);
         IDataView generated = loaded.Transform(renamed);
-        string outputCsv = Path.Combine(outputDirectory, "generated.csv");
-        using (var file = File.Create(outputCsv))
-            mlContext.Data.SaveAsCsv(mlContext.Data.LoadFromEnumerable(
-                mlContext.Data.CreateEnumerable<Generation>(generated)), file);
+        string outputPath = Path.Combine(outputDirectory, "generated.tsv");
+        using (var file = File.Create(outputPath))
+            mlContext.Data.SaveAsText(mlContext.Transforms.SelectColumns(nameof(PromptRow.Prompt), "Generated").Fit(generated).Transform(generated),
+                file, separatorChar: '\t', headerRow: true, schema: false);
 
-        var rows = mlContext.Data.CreateEnumerable<Generation>(mlContext.Data.LoadFromCsvFile(outputCsv))
-            .Select(g => (g.Prompt, g.Generated)).ToList();
-        return new SampleResult(modelPath, outputCsv, validation, rows);
+        var rows = mlContext.Data.CreateEnumerable<Generation>(generated, reuseRowObject: false).Select(g => (g.Prompt, g.Generated)).ToList();
+        return new SampleResult(modelPath, outputPath, validation, rows);
+    }
+
+    /// <summary>One row of the prompts CSV.</summary>
+    public sealed class PromptRow
+    {
+        [LoadColumn(0)]
+        public string Prompt { get; set; } = "";
     }
 
     /// <summary>One output row.</summary>
     public sealed class Generation
     {
         public string Prompt { get; set; } = "";
+
         public string Generated { get; set; } = "";
     }
 }

@@ -16,6 +16,22 @@ public static class LanguageModel
         _ => throw new ArgumentException($"Unknown model kind '{config.Kind}'.", nameof(config)),
     };
 
+    /// <summary>Trainable floats a model of <paramref name="config"/> has (tied weights counted once), without building it.</summary>
+    public static long ParameterCount(LanguageModelConfig config) => config switch
+    {
+        null => throw new ArgumentNullException(nameof(config)),
+        GptConfig g => GptParameters.Create(g).Layout.TotalLength,
+        BigramConfig b => (long)b.VocabularySize * b.VocabularySize,
+        _ => throw new ArgumentException($"Unknown model kind '{config.Kind}'.", nameof(config)),
+    };
+
+    /// <summary>
+    /// The most bytes a weights file of <paramref name="config"/> can take: 4 bytes per parameter plus room for the
+    /// safetensors header. Loaders refuse larger entries before reading them, so a crafted file cannot make them allocate
+    /// more than the model needs.
+    /// </summary>
+    public static long MaxWeightsFileBytes(LanguageModelConfig config) => 4 * ParameterCount(config) + (1 << 20);
+
     /// <summary>
     /// Loads a model from a weights file (<see cref="ILanguageModel.SaveWeights(Stream)"/>) or a training checkpoint.
     /// Throws <see cref="InvalidDataException"/> naming the problem for a truncated file, a wrong format or version,

@@ -1,5 +1,7 @@
 // Tests of pipeline files and key=value overrides: every shipped pipeline loads, and typos or wrong types are named errors.
 using MLNetGpt.Cli.Configuration;
+using MLNetGpt.Models;
+using MLNetGpt.Models.Training;
 using MLNetGpt.Testing;
 
 namespace MLNetGpt.Cli.Tests;
@@ -25,12 +27,14 @@ public sealed class PipelineConfigTests
     public void LectureValuesAreRead()
     {
         var d = PipelineConfigLoader.Load(Pipeline("lecture-gpt.json"), []);
-        Assert.AreEqual(6, d.Model.NLayer);
-        Assert.AreEqual(384, d.Model.NEmbd);
-        Assert.AreEqual(256, d.Model.BlockSize);
-        Assert.AreEqual(0.2, d.Model.Dropout, 1e-12);
-        Assert.AreEqual("relu", d.Model.Activation);
-        Assert.AreEqual(3e-4, d.Train.LearningRate, 1e-12);
+        var model = (GptConfig)d.Model;
+        Assert.AreEqual(6, model.LayerCount);
+        Assert.AreEqual(384, model.EmbeddingSize);
+        Assert.AreEqual(256, model.BlockSize);
+        Assert.AreEqual(0.2f, model.Dropout, 1e-7f);
+        Assert.AreEqual(Activation.Relu, model.Activation);
+        Assert.IsFalse(model.TieWeights);
+        Assert.AreEqual(3e-4f, d.Train.LearningRate, 1e-9f);
     }
 
     [TestMethod]
@@ -39,9 +43,9 @@ public sealed class PipelineConfigTests
         var d = PipelineConfigLoader.Load(Pipeline("shakespeare-char-gpt.json"),
             ["train.max_iters=500", "generate.max_new_tokens=5000", "model.dropout=0.1", "model.bias=true", "generate.prompt=ROMEO:"]);
         Assert.AreEqual(500, d.Train.MaxIters);
-        Assert.AreEqual(5000, d.Generate.MaxNewTokens);
-        Assert.AreEqual(0.1, d.Model.Dropout, 1e-12);
-        Assert.IsTrue(d.Model.Bias);
+        Assert.AreEqual(5000, d.Generate.Options.MaxNewTokens);
+        Assert.AreEqual(0.1f, ((GptConfig)d.Model).Dropout, 1e-7f);
+        Assert.IsTrue(((GptConfig)d.Model).Bias);
         Assert.AreEqual("ROMEO:", d.Generate.Prompt);
     }
 
@@ -57,7 +61,7 @@ public sealed class PipelineConfigTests
     [TestMethod]
     public void UnknownSectionIsRejected()
     {
-        var e = Assert.ThrowsExactly<PipelineConfigException>(() => PipelineConfigLoader.Load(null, ["optimizer.lr=1"]));
+        var e = Assert.ThrowsExactly<PipelineConfigException>(() => PipelineConfigLoader.Load(Pipeline("shakespeare-char-gpt.json"), ["optimizer.lr=1"]));
         StringAssert.Contains(e.Message, "'optimizer.lr'");
         StringAssert.Contains(e.Message, "train");
     }
@@ -65,7 +69,7 @@ public sealed class PipelineConfigTests
     [TestMethod]
     public void WrongTypeNamesKeyAndValue()
     {
-        var e = Assert.ThrowsExactly<PipelineConfigException>(() => PipelineConfigLoader.Load(null, ["train.max_iters=lots"]));
+        var e = Assert.ThrowsExactly<PipelineConfigException>(() => PipelineConfigLoader.Load(Pipeline("shakespeare-char-gpt.json"), ["train.max_iters=lots"]));
         StringAssert.Contains(e.Message, "'train.max_iters'");
         StringAssert.Contains(e.Message, "'lots'");
     }
@@ -73,14 +77,14 @@ public sealed class PipelineConfigTests
     [TestMethod]
     public void OutOfRangeValueIsRejected()
     {
-        var e = Assert.ThrowsExactly<PipelineConfigException>(() => PipelineConfigLoader.Load(null, ["model.n_embd=130", "model.n_head=4"]));
-        StringAssert.Contains(e.Message, "model.n_embd");
+        var e = Assert.ThrowsExactly<PipelineConfigException>(() => PipelineConfigLoader.Load(Pipeline("shakespeare-char-gpt.json"), ["model.n_embd=130", "model.n_head=4"]));
+        StringAssert.Contains(e.Message, "n_embd (130)");
     }
 
     [TestMethod]
     public void MalformedOverrideIsRejected()
     {
-        var e = Assert.ThrowsExactly<PipelineConfigException>(() => PipelineConfigLoader.Load(null, ["train.max_iters"]));
+        var e = Assert.ThrowsExactly<PipelineConfigException>(() => PipelineConfigLoader.Load(Pipeline("shakespeare-char-gpt.json"), ["train.max_iters"]));
         StringAssert.Contains(e.Message, "key=value");
     }
 
@@ -88,7 +92,7 @@ public sealed class PipelineConfigTests
     public void UnknownKeyInFileNamesTheFile()
     {
         var path = Path.Combine(Path.GetTempPath(), $"mlnetgpt-{Guid.NewGuid():N}.json");
-        File.WriteAllText(path, """{ "train": { "max_iters": 10, "learning_rat": 0.1 } }""");
+        File.WriteAllText(path, """{ "tokenizer": {}, "model": { "type": "gpt" }, "train": { "max_iters": 10, "learning_rat": 0.1 } }""");
         try
         {
             var e = Assert.ThrowsExactly<PipelineConfigException>(() => PipelineConfigLoader.Load(path, []));
@@ -116,5 +120,99 @@ public sealed class PipelineConfigTests
     {
         var e = Assert.ThrowsExactly<PipelineConfigException>(() => PipelineConfigLoader.Load("no/such/pipeline.json", []));
         StringAssert.Contains(e.Message, "no/such/pipeline.json");
+    }
+
+    [TestMethod]
+    [DataRow("\"max_iters\": \"30\"", "'train.max_iters'", "\"30\"")]
+    [DataRow("\"max_iters\": null", "'train.max_iters'", "null")]
+    [DataRow("\"max_iters\": 2.5", "'train.max_iters'", "2.5")]
+    public void StringsNullsAndFractionsAreNotIntegers(string entry, string key, string value)
+    {
+        var e = LoadText($$"""{ "tokenizer": {}, "model": { "type": "gpt" }, "train": { {{entry}} } }""");
+        StringAssert.Contains(e.Message, key);
+        StringAssert.Contains(e.Message, value);
+    }
+
+    [TestMethod]
+    public void NullModelSizeIsRejectedNotDefaulted()
+    {
+        var e = LoadText("""{ "tokenizer": {}, "model": { "type": "gpt", "n_embd": null }, "train": {} }""");
+        StringAssert.Contains(e.Message, "'model.n_embd'");
+    }
+
+    [TestMethod]
+    [DataRow("model")]
+    [DataRow("train")]
+    [DataRow("tokenizer")]
+    public void MissingSectionIsAnErrorNotADefault(string section)
+    {
+        var sections = new Dictionary<string, string> { ["tokenizer"] = "{}", ["model"] = "{ \"type\": \"gpt\" }", ["train"] = "{}" };
+        sections.Remove(section);
+        var e = LoadText("{ " + string.Join(", ", sections.Select(kv => $"\"{kv.Key}\": {kv.Value}")) + " }");
+        StringAssert.Contains(e.Message, $"'{section}'");
+    }
+
+    [TestMethod]
+    public void VocabularySizeIsNotASetting()
+    {
+        var e = LoadText("""{ "tokenizer": {}, "model": { "type": "gpt", "vocab_size": 65 }, "train": {} }""");
+        StringAssert.Contains(e.Message, "model.vocab_size");
+    }
+
+    [TestMethod]
+    [DataRow("../../x")]
+    [DataRow("/abs/path")]
+    [DataRow("")]
+    public void NameCannotPlaceTheRunFolderElsewhere(string name)
+    {
+        var e = Assert.ThrowsExactly<PipelineConfigException>(() => PipelineConfigLoader.Load(Pipeline("shakespeare-char-gpt.json"), [$"name={name}"]));
+        StringAssert.Contains(e.Message, "'name'");
+    }
+
+    [TestMethod]
+    public void DefaultsComeFromTheLibraryRecords()
+    {
+        // A pipeline that names its sections but no keys trains with exactly the library's defaults: one default per knob.
+        var path = Path.Combine(Path.GetTempPath(), $"mlnetgpt-{Guid.NewGuid():N}.json");
+        File.WriteAllText(path, """{ "tokenizer": {}, "model": { "type": "gpt" }, "train": {} }""");
+        try
+        {
+            var d = PipelineConfigLoader.Load(path, []);
+            Assert.AreEqual(new TrainingOptions(), d.Train);
+            Assert.AreEqual(new GptConfig(), d.Model);
+            Assert.AreEqual(new TextGenerationOptions(), d.Generate.Options);
+            var keys = PipelineConfigLoader.DescribeKeys().ToList();
+            Assert.IsTrue(keys.Any(k => k.StartsWith($"train.eval_iters (an integer, default {new TrainingOptions().EvalIters})", StringComparison.Ordinal)), string.Join("\n", keys));
+        }
+        finally { File.Delete(path); }
+    }
+
+    [TestMethod]
+    public void ConfigJsonRoundTrips()
+    {
+        var d = PipelineConfigLoader.Load(Pipeline("lecture-gpt.json"), ["train.max_iters=7", "generate.stop_sequences=[\"\\n\\n\"]"]);
+        var path = Path.Combine(Path.GetTempPath(), $"mlnetgpt-{Guid.NewGuid():N}.json");
+        File.WriteAllText(path, ConfigJson.ToJson(d).ToJsonString());
+        try
+        {
+            var again = PipelineConfigLoader.Load(path, []);
+            Assert.AreEqual(d.Train, again.Train);
+            Assert.AreEqual(d.Model, again.Model);
+            CollectionAssert.AreEqual(new[] { "\n\n" }, again.Generate.Options.StopSequences.ToArray());
+            Assert.AreEqual(d.Data, again.Data);
+            Assert.AreEqual(d.Tokenizer, again.Tokenizer);
+        }
+        finally { File.Delete(path); }
+    }
+
+    private static PipelineConfigException LoadText(string json)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"mlnetgpt-{Guid.NewGuid():N}.json");
+        File.WriteAllText(path, json);
+        try
+        {
+            return Assert.ThrowsExactly<PipelineConfigException>(() => PipelineConfigLoader.Load(path, []));
+        }
+        finally { File.Delete(path); }
     }
 }

@@ -11,6 +11,9 @@ internal static class TestData
     /// <summary>Path of the Tiny Shakespeare text in the shared data folder.</summary>
     public static string TinyShakespearePath => Path.Combine(SharedDataDirectory, "tinyshakespeare.txt");
 
+    /// <summary>The committed corpus excerpt (the first 39,908 bytes of Tiny Shakespeare): tests that need some real text use it.</summary>
+    public static string CorpusExcerptPath => Path.Combine(RepositoryRoot, "data", "samples", "tinyshakespeare-excerpt.txt");
+
     /// <summary>Path of a file in the shared tokenizers folder.</summary>
     public static string Tokenizers(string fileName) => Path.Combine(SharedDataDirectory, "tokenizers", fileName);
 

@@ -4,7 +4,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using MLNetGpt.Models.Data;
 using MLNetGpt.Models.Serialization;
-using MLNetGpt.Pipelines;
+using MLNetGpt.Tokenizers;
 using Tokenizer = Microsoft.ML.Tokenizers.Tokenizer;
 
 namespace MLNetGpt.Cli.Commands;
@@ -50,17 +50,24 @@ public static class DataCommands
         if (text.Length == 0) throw new CliException($"Input file '{path}' is empty.");
         int cut = (int)(text.Length * (1 - valFraction));
         if (cut < text.Length && char.IsLowSurrogate(text[cut])) cut++; // never split a surrogate pair
-        int[] train = tokenizer.Encode(text.AsSpan(0, cut));
-        int[] val = tokenizer.Encode(text.AsSpan(cut));
-        bool narrow = tokenizer.VocabularySize <= 65536;
+        // nanoGPT's prepare.py encodes ordinary text: special-token strings in the corpus stay text.
+        (int vocabularySize, Func<ReadOnlyMemory<char>, int[]> encode, Action<Stream> save) = tokenizer switch
+        {
+            BpeTokenizer bpe => (bpe.VocabularySize, (Func<ReadOnlyMemory<char>, int[]>)(t => bpe.Encode(t.Span, SpecialTokenMode.AsText)), (Action<Stream>)bpe.Save),
+            CharacterTokenizer characters => (characters.VocabularySize, (Func<ReadOnlyMemory<char>, int[]>)(t => characters.Encode(t.Span, SpecialTokenMode.AsText)), (Action<Stream>)characters.Save),
+            _ => throw new CliException($"data prepare needs one of MLNetGpt's tokenizers, not {tokenizer.GetType().Name}."),
+        };
+        int[] train = encode(text.AsMemory(0, cut));
+        int[] val = encode(text.AsMemory(cut));
+        bool narrow = vocabularySize <= 65536;
         Directory.CreateDirectory(outDir);
         WriteIds(Path.Combine(outDir, "train.bin"), train, narrow);
         WriteIds(Path.Combine(outDir, "val.bin"), val, narrow);
-        AtomicFile.Write(Path.Combine(outDir, "tokenizer.txt"), tokenizer.Save);
+        AtomicFile.Write(Path.Combine(outDir, "tokenizer.txt"), save);
         var meta = new
         {
             source = Path.GetFullPath(path),
-            vocab_size = tokenizer.VocabularySize,
+            vocab_size = vocabularySize,
             dtype = narrow ? "uint16" : "int32",
             byte_order = "little",
             train_tokens = train.Length,
@@ -69,7 +76,7 @@ public static class DataCommands
             tokenizer = "tokenizer.txt",
         };
         AtomicFile.Write(Path.Combine(outDir, "meta.json"), s => JsonSerializer.Serialize(s, meta, new JsonSerializerOptions { WriteIndented = true }));
-        output.WriteLine($"train.bin {train.Length:N0} tokens, val.bin {val.Length:N0} tokens, vocabulary {tokenizer.VocabularySize} -> {Path.GetFullPath(outDir)}");
+        output.WriteLine($"train.bin {train.Length:N0} tokens, val.bin {val.Length:N0} tokens, vocabulary {vocabularySize} -> {Path.GetFullPath(outDir)}");
         return ExitCodes.Ok;
     }
 

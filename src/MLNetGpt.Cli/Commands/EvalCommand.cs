@@ -1,6 +1,7 @@
 // `mlnetgpt eval MODEL.zip`: validation loss and perplexity on the held-out end of the corpus (or any text file).
 using System.Globalization;
 using System.Text.Json;
+using Microsoft.ML;
 using MLNetGpt.Models.Data;
 
 namespace MLNetGpt.Cli.Commands;
@@ -16,10 +17,10 @@ public static class EvalCommand
         var model = LoadedModel.Load(modelPath);
         string path = dataPath ?? TinyShakespeare.Locate();
         if (!File.Exists(path)) throw new CliException($"Data file '{path}' does not exist.");
-        var ctx = model.Context;
-        var data = ctx.Data.LoadFromTextFile(path);
-        var evalSet = wholeFile ? data : ctx.Data.TrainTestSplitContiguous(data, valFraction).TestSet;
-        var m = ctx.TextGeneration.Evaluate(model.Chain, evalSet, batchSize, maxBatches, cancellationToken);
+        var ml = model.Context;
+        var data = ml.Data.LoadCorpusFromTextFile(path, model.InputSchema.Count > 0 ? model.InputSchema[0].Name : DataCatalogExtensions.DefaultTextColumnName);
+        var evalSet = wholeFile ? data : ml.Data.TrainTestSplitContiguous(data, valFraction, data.Schema[0].Name).TestSet;
+        var m = ml.TextGeneration.Evaluate(model.Chain, evalSet, batchSize, maxBatches, cancellationToken);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"loss {m.Loss:0.0000}  perplexity {m.Perplexity:0.000}  ({m.PredictedTokens} of {m.TokenCount} tokens scored, {(wholeFile ? "whole file" : $"last {valFraction:P0}")} of {Path.GetFileName(path)})"));
         output.WriteLine(JsonSerializer.Serialize(new { loss = m.Loss, perplexity = m.Perplexity, tokens = m.TokenCount, scored = m.PredictedTokens }));

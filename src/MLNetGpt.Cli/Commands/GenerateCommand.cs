@@ -2,7 +2,8 @@
 using System.Text;
 using System.Text.Json;
 using MLNetGpt.Models.Serialization;
-using MLNetGpt.Pipelines;
+using Microsoft.ML;
+using Microsoft.ML.Data;
 
 namespace MLNetGpt.Cli.Commands;
 
@@ -31,7 +32,8 @@ public static class GenerateCommand
         };
         try { options.Validate(); }
         catch (ArgumentException e) { throw new CliException(e.Message); }
-        var generator = g.WithOptions(options).WithDevice("cpu", r.Threads);
+        var generator = g.WithOptions(options);
+        if (r.Threads != 0) generator = generator.WithDevice("cpu", r.Threads);
 
         if (r.Prompt is not null)
         {
@@ -44,28 +46,19 @@ public static class GenerateCommand
         string inputPath = r.InputPath!;
         if (!File.Exists(inputPath)) throw new CliException($"Input file '{inputPath}' does not exist.");
         if (new FileInfo(inputPath).Length == 0) throw new CliException($"Input file '{inputPath}' is empty.");
-        var ctx = model.Context;
-        IDataView prompts = Path.GetExtension(inputPath).ToLowerInvariant() switch
-        {
-            ".csv" => ctx.Data.LoadFromCsvFile(inputPath),
-            ".jsonl" or ".json" => ctx.Data.LoadFromJsonLinesFile(inputPath),
-            ".txt" => ctx.Data.LoadFromTextFile(inputPath, DataOperationsCatalog.DefaultTextColumnName, oneRowPerLine: true),
-            var ext => throw new CliException($"Input file '{inputPath}' has extension '{ext}'; expected .csv, .jsonl or .txt."),
-        };
-        string expected = model.InputSchema.Count > 0 ? model.InputSchema[0].Name : DataOperationsCatalog.DefaultTextColumnName;
-        string column = r.Column ?? PickColumn(prompts.Schema, expected, inputPath);
-        if (prompts.Schema.GetColumnOrNull(column) is null)
-            throw new CliException($"Could not find input column '{column}' in '{inputPath}'. Columns present: {string.Join(", ", prompts.Schema.Select(c => c.Name))}.");
-        var promptColumn = column;
-        if (column != expected)
-            prompts = ctx.Transforms.CopyColumns(expected, column).Fit(prompts).Transform(prompts);
+        var ml = model.Context;
+        string expected = model.InputSchema.Count > 0 ? model.InputSchema[0].Name : DataCatalogExtensions.DefaultTextColumnName;
+        var (prompts, promptColumn) = PromptFiles.Load(ml, inputPath, r.Column, expected);
+        if (promptColumn != expected)
+            prompts = ml.Transforms.CopyColumns(expected, promptColumn).Fit(prompts).Transform(prompts);
 
         // The saved chain with its generation step swapped for the one carrying this command's options; lazy until read.
-        IDataView generated = model.Chain.Select(step => step is TextGenerationTransformer ? generator : step)
-            .Aggregate(prompts, (view, step) => step.Transform(view));
+        var (_, index, steps) = TextGenerationModel.Find(model.Chain);
+        var chain = new TransformerChain<ITransformer>(steps.Select((step, i) => i == index ? generator : step).ToArray());
+        IDataView generated = chain.Transform(prompts);
 
         long rows = 0;
-        var outCol = generated.Schema[generator.Columns.OutputColumnName];
+        var outCol = generated.Schema[g.Columns.OutputColumnName];
         var inCol = generated.Schema[promptColumn];
         int batch = options.GenerationBatchSize;
         try
@@ -73,15 +66,15 @@ public static class GenerateCommand
             AtomicFile.Write(r.OutputPath!, stream =>
             {
                 using var cursor = generated.GetRowCursor([outCol, inCol]);
-                var getOut = cursor.GetGetter<string>(outCol);
-                var getIn = cursor.GetGetter<string>(inCol);
-                string text = "", prompt = "";
+                var getOut = cursor.GetGetter<ReadOnlyMemory<char>>(outCol);
+                var getIn = cursor.GetGetter<ReadOnlyMemory<char>>(inCol);
+                ReadOnlyMemory<char> text = default, prompt = default;
                 while (cursor.MoveNext())
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                     getIn(ref prompt);
                     getOut(ref text);
-                    WriteRow(stream, prompt, text);
+                    WriteRow(stream, prompt.ToString(), text.ToString());
                     rows++;
                 }
             });
@@ -94,16 +87,6 @@ public static class GenerateCommand
         }
         error.WriteLine($"wrote {rows} rows to {r.OutputPath}");
         return ExitCodes.Ok;
-    }
-
-    private static string PickColumn(DataViewSchema schema, string expected, string path)
-    {
-        if (schema.GetColumnOrNull(expected) is not null) return expected;
-        foreach (var name in new[] { "Prompt", "prompt", "text", "Text" })
-            if (schema.GetColumnOrNull(name) is not null) return name;
-        var texts = schema.Where(c => c.Type is TextDataViewType).ToList();
-        if (texts.Count == 1) return texts[0].Name;
-        throw new CliException($"Could not find input column '{expected}' in '{path}' (pass --column). Columns present: {string.Join(", ", schema.Select(c => c.Name))}.");
     }
 
     private static void WriteRow(Stream stream, string prompt, string generated)

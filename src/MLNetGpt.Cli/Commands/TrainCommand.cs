@@ -7,7 +7,9 @@ using MLNetGpt.Cli.Output;
 using MLNetGpt.Models;
 using MLNetGpt.Models.Data;
 using MLNetGpt.Models.Training;
-using MLNetGpt.Pipelines;
+using Microsoft.ML;
+using MLNetGpt.Models.Serialization;
+using MLNetGpt.Tokenizers;
 
 namespace MLNetGpt.Cli.Commands;
 
@@ -42,7 +44,7 @@ public static class TrainCommand
         }
 
         string corpusPath = ResolveCorpus(d, request.DataPath);
-        output.WriteLine($"pipeline {d.Name}: {d.Model.Type} model, {d.Tokenizer.Type} tokenizer, {d.Train.MaxIters} steps");
+        output.WriteLine($"pipeline {d.Name}: {d.Model.Kind} model, {d.Tokenizer.Type} tokenizer, {d.Train.MaxIters} steps");
         output.WriteLine($"data     {corpusPath}");
         output.WriteLine($"run      {run.Path}{(resumeFrom is null ? "" : " (resuming)")}");
         run.WriteConfig(d);
@@ -50,14 +52,13 @@ public static class TrainCommand
         using var log = new StreamWriter(run.LogPath, append: true) { AutoFlush = true };
         log.WriteLine($"# {DateTime.Now:O} train {d.Name}{(resumeFrom is null ? "" : " --resume")}");
 
-        var ctx = new MLContext(d.Train.Seed);
-        var text = ctx.Data.LoadFromTextFile(corpusPath);
-        var split = ctx.Data.TrainTestSplitContiguous(text, d.Data.ValFraction);
+        // The same ML.NET pipeline a C# user writes: corpus -> contiguous split -> tokenizer -> trainer.
+        var ml = new MLContext(seed: unchecked((int)d.Train.Seed));
+        var corpus = ml.Data.LoadCorpusFromTextFile(corpusPath);
+        var split = ml.Data.TrainTestSplitContiguous(corpus, d.Data.ValFraction);
 
         var history = resumeFrom is null ? [] : run.ReadLossHistory(int.MaxValue);
         var wall = Stopwatch.StartNew();
-        var estimator = BuildPipeline(ctx, d, split.TestSet, resumeFrom, run, out var trainerOptionsSetter);
-
         ITransformer? model = null;
         await TrainingView.RunAsync<object?>(live, output, log, d.Train.MaxIters, plainEvery: Math.Max(1, d.Train.EvalInterval / 5), async view =>
         {
@@ -75,15 +76,12 @@ public static class TrainCommand
                 view.Report(new TrainingStatus(p.Step, p.MaxIters, p.EvalTrainLoss ?? p.TrainLoss, p.ValLoss, p.TokensPerSecond,
                     p.Elapsed, p.Eta, p.EvalTrainLoss.HasValue));
             });
-            trainerOptionsSetter(progress, cancellationToken);
-            await Task.Run(() =>
-            {
-                model = estimator.Fit(split.TrainSet);
-            }, CancellationToken.None);
+            var pipeline = TokenizerStep(ml, d).Append(TrainerStep(ml, d, split.TestSet, progress, cancellationToken, run, resumeFrom));
+            await Task.Run(() => model = pipeline.Fit(split.TrainSet), CancellationToken.None);
             return null;
         });
 
-        var generator = FindGenerator(model!);
+        var generator = TextGenerationModel.Find(model!).Generator;
         var result = generator.TrainingResult!;
         if (result.Cancelled)
         {
@@ -93,19 +91,11 @@ public static class TrainCommand
             return ExitCodes.Cancelled;
         }
 
-        ctx.Model.Save(model!, text.Schema, run.ModelPath);
+        AtomicFile.Write(run.ModelPath, stream => ml.Model.Save(model!, corpus.Schema, stream));
         if (history.Count > 0) run.WriteLosses($"{d.Name}: loss", history);
 
-        var sampleOptions = generator.Options with
-        {
-            MaxNewTokens = d.Generate.MaxNewTokens,
-            Temperature = (float)d.Generate.Temperature,
-            TopK = d.Generate.TopK,
-            TopP = (float)d.Generate.TopP,
-            Seed = d.Generate.Seed,
-        };
         string prompt = string.IsNullOrEmpty(d.Generate.Prompt) ? "\n" : d.Generate.Prompt;
-        string sample = prompt + generator.WithOptions(sampleOptions).Generate(prompt, 0, cancellationToken);
+        string sample = prompt + generator.Generate(prompt, 0, cancellationToken);
         RunFolder.WriteText(run.SamplePath, sample);
 
         var metrics = new Dictionary<string, object?>
@@ -120,7 +110,7 @@ public static class TrainCommand
             ["total_wall_s"] = Math.Round(wall.Elapsed.TotalSeconds, 3),
             ["peak_memory_mb"] = Math.Round(PeakMemory.Megabytes(), 1),
             ["parameters"] = generator.ParameterCount,
-            ["vocabulary_size"] = generator.Tokenizer.VocabularySize,
+            ["vocabulary_size"] = generator.Model.VocabularySize,
             ["threads"] = d.Train.Threads == 0 ? Environment.ProcessorCount : d.Train.Threads,
         };
         RunFolder.WriteText(run.MetricsPath, JsonSerializer.Serialize(metrics, new JsonSerializerOptions { WriteIndented = true }));
@@ -152,76 +142,39 @@ public static class TrainCommand
         return TinyShakespeare.Locate(path);
     }
 
-    private static EstimatorChain<ITransformer> BuildPipeline(MLContext ctx, PipelineDefinition d, IDataView validation, string? resumeFrom,
-        RunFolder run, out Action<IProgress<TrainingProgress>, CancellationToken> setProgress)
+    /// <summary>The tokenizer step the pipeline's tokenizer section describes.</summary>
+    private static TextTokenizingEstimator TokenizerStep(MLContext ml, PipelineDefinition d) => d.Tokenizer.Type switch
     {
-        var tokenizer = d.Tokenizer.Type switch
-        {
-            "char" => ctx.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text"),
-            "bpe" => ctx.Transforms.Text.TokenizeIntoBpeIds("Tokens", "Text",
-                new BpeTokenizerEstimatorOptions { VocabularySize = d.Tokenizer.VocabSize, SplitPattern = d.Tokenizer.Pattern }),
-            _ => ctx.Transforms.Text.TokenizeIntoBpeIds("Tokens", "Text", d.Tokenizer.TiktokenPath!, encodingName: d.Tokenizer.Type),
-        };
-        var generation = new TextGenerationOptions
-        {
-            MaxNewTokens = d.Generate.MaxNewTokens,
-            Temperature = (float)d.Generate.Temperature,
-            TopK = d.Generate.TopK,
-            TopP = (float)d.Generate.TopP,
-            Seed = d.Generate.Seed,
-            GenerationBatchSize = d.Generate.BatchSize,
-        };
-        // Progress and cancellation are known only when the view starts; the options record is immutable, so the
-        // trainer estimator is created lazily through this holder.
-        var holder = new TrainerHolder(ctx, d, validation, resumeFrom, run, generation);
-        setProgress = holder.Set;
-        return tokenizer.Append(holder);
-    }
+        "char" => ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text"),
+        "bpe" => ml.Transforms.Text.TokenizeIntoBpeIds("Tokens", "Text",
+            new BpeTrainerOptions { VocabularySize = d.Tokenizer.VocabSize, Pattern = SplitPattern.FromName(d.Tokenizer.Pattern) }),
+        var encoding => ml.Transforms.Text.TokenizeIntoBpeIds("Tokens", "Text", CreateForEncodingPending(encoding)), // TODO-MERGE
+    };
 
-    private static TextGenerationTransformer FindGenerator(ITransformer model) =>
-        (model is IEnumerable<ITransformer> chain ? chain.OfType<TextGenerationTransformer>().LastOrDefault() : model as TextGenerationTransformer)
-        ?? throw new InvalidOperationException("The trained pipeline has no text generation step.");
+    private static Microsoft.ML.Tokenizers.Tokenizer CreateForEncodingPending(string encoding) => throw new CliException($"{encoding}: pending merge"); // TODO-MERGE
 
-    /// <summary>An estimator that builds the bigram/GPT trainer once progress and cancellation are known.</summary>
-    private sealed class TrainerHolder(MLContext ctx, PipelineDefinition d, IDataView validation, string? resumeFrom, RunFolder run,
-        TextGenerationOptions generation) : IEstimator<ITransformer>, ISeededEstimator<ITransformer>
+    /// <summary>The trainer step: the pipeline's model and train records, plus progress, cancellation, checkpoints and resume.</summary>
+    private static IEstimator<TextGenerationTransformer> TrainerStep(MLContext ml, PipelineDefinition d, IDataView validation,
+        IProgress<TrainingProgress> progress, CancellationToken cancellationToken, RunFolder run, string? resumeFrom)
     {
-        private IProgress<TrainingProgress>? _progress;
-        private CancellationToken _token;
-
-        public void Set(IProgress<TrainingProgress> progress, CancellationToken token) { _progress = progress; _token = token; }
-
-        private LanguageModelTrainerEstimator Create()
+        LanguageModelTrainerOptions Common(LanguageModelTrainerOptions o) => o with
         {
-            if (d.Model.Type == "bigram")
-                return ctx.TextGeneration.Trainers.Bigram((BigramTrainer.Options)WithRecipe(new BigramTrainer.Options { BlockSize = d.Model.BlockSize }));
-            return ctx.TextGeneration.Trainers.Gpt((GptTrainer.Options)WithRecipe(new GptTrainer.Options
-            {
-                BlockSize = d.Model.BlockSize, LayerCount = d.Model.NLayer, HeadCount = d.Model.NHead, EmbeddingSize = d.Model.NEmbd,
-                Dropout = (float)d.Model.Dropout, Bias = d.Model.Bias, TieWeights = d.Model.TieWeights,
-                Activation = d.Model.Activation == "relu" ? Activation.Relu : Activation.Gelu,
-            }));
-        }
-
-        // The train section, progress, cancellation, checkpoints and resume: the same for every model type.
-        private LanguageModelTrainerOptions WithRecipe(LanguageModelTrainerOptions options)
+            Training = d.Train,
+            Device = d.Device,
+            Seed = unchecked((int)d.Train.Seed),
+            ValidationData = validation,
+            Progress = progress,
+            CancellationToken = cancellationToken,
+            Checkpoint = trainer => trainer.SaveCheckpoint(run.CheckpointPath),
+            ResumeFromCheckpoint = resumeFrom,
+            Generation = d.Generate.Options,
+        };
+        return d.Model switch
         {
-            var t = d.Train;
-            return options with
-            {
-                BatchSize = t.BatchSize, MaxIterations = t.MaxIters,
-                LearningRate = (float)t.LearningRate, MinLearningRate = (float)t.MinLr, WarmupIterations = t.WarmupIters,
-                DecayLearningRate = t.DecayLr, WeightDecay = (float)t.WeightDecay, Beta1 = (float)t.Beta1, Beta2 = (float)t.Beta2,
-                GradientClip = (float)t.GradClip, GradientAccumulationSteps = t.GradAccum, EvalInterval = t.EvalInterval,
-                EvalIterations = t.EvalIters, ValidationData = validation, Threads = t.Threads, Progress = _progress,
-                CancellationToken = _token, Checkpoint = trainer => trainer.SaveCheckpoint(run.CheckpointPath),
-                CheckpointInterval = t.CheckpointInterval, ResumeFromCheckpoint = resumeFrom, Seed = t.Seed, Generation = generation,
-            };
-        }
-
-        public ITransformer Fit(IDataView input) => Create().Fit(input);
-        public ITransformer Fit(IDataView input, int chainPosition) => Create().Fit(input, chainPosition);
-        public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => Create().GetOutputSchema(inputSchema);
+            GptConfig gpt => ml.TextGeneration.Trainers.Gpt((GptTrainer.Options)Common(new GptTrainer.Options { Model = gpt })),
+            BigramConfig bigram => ml.TextGeneration.Trainers.Bigram((BigramTrainer.Options)Common(new BigramTrainer.Options { Model = bigram })),
+            _ => throw new CliException($"Unknown model type '{d.Model.Kind}'."),
+        };
     }
 }
 

@@ -1,193 +1,331 @@
-// Loads a pipeline file with key=value overrides through Microsoft.Extensions.Configuration, then validates every key and type.
+// Reads a pipeline file plus key=value overrides into a PipelineDefinition: strict JSON, every key checked, errors naming key and value.
 using System.Globalization;
 using System.Reflection;
-using Microsoft.Extensions.Configuration;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using MLNetGpt.Models;
+using MLNetGpt.Models.Training;
+using MLNetGpt.Tokenizers;
 
 namespace MLNetGpt.Cli.Configuration;
 
 /// <summary>
-/// Reads <c>pipelines/*.json</c> and applies overrides such as <c>train.max_iters=500</c>. Unknown keys and values of the
-/// wrong type are errors naming the key, the value and the allowed keys, so a typo never trains with a silent default.
+/// Loads <c>pipelines/*.json</c> and applies overrides such as <c>train.max_iters=500</c>. Unknown keys, values of the
+/// wrong type (a number written as a string, a null), missing sections and out-of-range values are errors naming the
+/// key, the value and what is allowed, so a typo never trains with a silent default.
 /// </summary>
 public static class PipelineConfigLoader
 {
-    /// <summary>Loads <paramref name="path"/> (may be null for pure defaults) and applies <paramref name="overrides"/>.</summary>
-    /// <exception cref="PipelineConfigException">Missing file, malformed JSON, unknown key, or a value of the wrong type.</exception>
-    public static PipelineDefinition Load(string? path, IEnumerable<string> overrides)
+    /// <summary>Largest pipeline file read: a pipeline is a few hundred bytes.</summary>
+    public const long MaxFileBytes = 1 << 20;
+
+    private static readonly string[] Sections = ["data", "tokenizer", "model", "train", "generate"];
+    private static readonly string[] RequiredSections = ["tokenizer", "model", "train"];
+    private static readonly string[] TopLevelKeys = ["name", "device"];
+
+    internal static readonly JsonSerializerOptions Strict = new()
     {
-        var builder = new ConfigurationBuilder();
-        IConfiguration? fileConfig = null;
-        if (path is not null)
-        {
-            var full = Path.GetFullPath(path);
-            if (!File.Exists(full)) throw new PipelineConfigException($"Pipeline file '{path}' does not exist.");
-            try
-            {
-                fileConfig = new ConfigurationBuilder().AddJsonFile(full, optional: false, reloadOnChange: false).Build();
-            }
-            catch (Exception e) when (e is FormatException or InvalidDataException or System.Text.Json.JsonException)
-            {
-                throw new PipelineConfigException($"Pipeline file '{path}' is not valid JSON: {Inner(e).Message}", e);
-            }
-            builder.AddConfiguration(fileConfig);
-            CheckKeys(fileConfig.AsEnumerable(), $"pipeline file '{path}'");
-        }
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        NumberHandling = JsonNumberHandling.Strict,
+        WriteIndented = true,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 
-        var args = new List<string>();
-        foreach (var raw in overrides)
-        {
-            int eq = raw.IndexOf('=');
-            if (eq <= 0) throw new PipelineConfigException($"Override '{raw}' is not of the form key=value (for example train.max_iters=500).");
-            string key = raw[..eq].Trim(), value = raw[(eq + 1)..];
-            CheckKey(key.Replace('.', ':'), "the command line");
-            args.Add($"{key.Replace('.', ':')}={value}");
-        }
-        builder.AddCommandLine([.. args]);
-        var config = builder.Build();
-
-        var definition = new PipelineDefinition();
-        Bind(definition, config, prefix: "");
+    /// <summary>Loads <paramref name="path"/> and applies <paramref name="overrides"/>.</summary>
+    /// <exception cref="PipelineConfigException">Missing or oversized file, malformed JSON, unknown key, missing section, or an invalid value.</exception>
+    public static PipelineDefinition Load(string path, IEnumerable<string> overrides)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var root = ReadFile(path);
+        string where = $"pipeline file '{path}'";
+        CheckKeys(root, where);
+        foreach (var raw in overrides) ApplyOverride(root, raw);
+        foreach (var section in RequiredSections)
+            if (root[section] is null)
+                throw new PipelineConfigException($"The {where} has no '{section}' section; every pipeline names its {section} (see pipelines/*.json and `mlnetgpt keys`).");
+        var definition = Bind(root);
         Validate(definition);
         return definition;
     }
 
-    /// <summary>Every key with its description, as "section.key: description" lines.</summary>
+    private static JsonObject ReadFile(string path)
+    {
+        var info = new FileInfo(path);
+        if (!info.Exists) throw new PipelineConfigException($"Pipeline file '{path}' does not exist.");
+        if (info.Length > MaxFileBytes) throw new PipelineConfigException($"Pipeline file '{path}' is {info.Length:N0} bytes; a pipeline is at most {MaxFileBytes:N0}.");
+        try
+        {
+            return JsonNode.Parse(File.ReadAllBytes(path), documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip }) as JsonObject
+                ?? throw new PipelineConfigException($"Pipeline file '{path}' must hold a JSON object.");
+        }
+        catch (JsonException e)
+        {
+            throw new PipelineConfigException($"Pipeline file '{path}' is not valid JSON: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Every key with its type and default, as "section.key (type, default X)" lines.</summary>
     public static IEnumerable<string> DescribeKeys()
     {
-        foreach (var (key, prop) in LeafKeys(typeof(PipelineDefinition), ""))
-            yield return $"{key.Replace(':', '.')} ({TypeName(prop.PropertyType)}): {prop.GetCustomAttribute<ConfigKeyAttribute>()!.Description}";
-    }
-
-    private static void CheckKeys(IEnumerable<KeyValuePair<string, string?>> pairs, string where)
-    {
-        foreach (var (key, value) in pairs)
+        foreach (var key in TopLevelKeys) yield return Describe(key, typeof(string), key == "name" ? "pipeline" : "cpu");
+        foreach (var section in Sections)
         {
-            // Section keys appear with a null value; leaves carry a value (JSON null becomes "").
-            if (value is null && IsSection(key)) continue;
-            CheckKey(key, where);
+            if (section == "model")
+            {
+                yield return Describe("model.type", typeof(string), "(required) gpt or bigram");
+                foreach (var (name, leaf) in Leaves(typeof(GptConfig)).Where(l => l.Key != "vocab_size"))
+                    yield return Describe($"model.{name}", leaf.PropertyType, Default(new GptConfig(), leaf)) + (Leaves(typeof(BigramConfig)).ContainsKey(name) ? "" : "; gpt only");
+                continue;
+            }
+            if (section == "generate") yield return Describe("generate.prompt", typeof(string), "\\n");
+            var (type, instance) = SectionType(section);
+            foreach (var (name, leaf) in Leaves(type)) yield return Describe($"{section}.{name}", leaf.PropertyType, Default(instance, leaf));
         }
+
+        static string Describe(string key, Type type, object? value) =>
+            $"{key} ({TypeName(type)}, default {(value is string s ? s : JsonSerializer.Serialize(value, Strict))})";
+
+        static object? Default(object instance, PropertyInfo p) => p.GetValue(instance);
     }
 
-    private static bool IsSection(string key) =>
-        Known.Value.Sections.Contains(key);
-
-    private static void CheckKey(string key, string where)
+    private static (Type Type, object Instance) SectionType(string section) => section switch
     {
-        if (Known.Value.Leaves.ContainsKey(key)) return;
-        int colon = key.LastIndexOf(':');
-        string section = colon < 0 ? "" : key[..colon];
-        var allowed = Known.Value.Leaves.Keys.Where(k => (k.LastIndexOf(':') < 0 ? "" : k[..k.LastIndexOf(':')]) == section)
-            .Select(k => k.Replace(':', '.')).ToList();
-        if (allowed.Count == 0)
-            allowed = [.. Known.Value.Sections.Select(s => s.Replace(':', '.')), .. Known.Value.Leaves.Keys.Where(k => !k.Contains(':'))];
-        throw new PipelineConfigException(
-            $"Unknown key '{key.Replace(':', '.')}' in {where}. Allowed keys{(section.Length > 0 ? $" in '{section.Replace(':', '.')}'" : "")}: {string.Join(", ", allowed)}.");
-    }
+        "data" => (typeof(DataSection), new DataSection()),
+        "tokenizer" => (typeof(TokenizerSection), new TokenizerSection()),
+        "train" => (typeof(TrainingOptions), new TrainingOptions()),
+        "generate" => (typeof(TextGenerationOptions), new TextGenerationOptions()),
+        _ => throw new ArgumentOutOfRangeException(nameof(section), section, "Not a record section."),
+    };
 
-    private static readonly Lazy<(Dictionary<string, PropertyInfo> Leaves, HashSet<string> Sections)> Known = new(() =>
+    /// <summary>The JSON-named settable properties of a record: the keys of its section.</summary>
+    private static Dictionary<string, PropertyInfo> Leaves(Type type)
     {
-        var leaves = new Dictionary<string, PropertyInfo>(StringComparer.OrdinalIgnoreCase);
-        foreach (var (k, p) in LeafKeys(typeof(PipelineDefinition), "")) leaves[k] = p;
-        var sections = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var p in typeof(PipelineDefinition).GetProperties())
-            if (IsSectionType(p.PropertyType)) sections.Add(p.GetCustomAttribute<ConfigKeyAttribute>()!.Name);
-        return (leaves, sections);
-    });
-
-    private static IEnumerable<(string Key, PropertyInfo Property)> LeafKeys(Type type, string prefix)
-    {
+        var leaves = new Dictionary<string, PropertyInfo>(StringComparer.Ordinal);
         foreach (var p in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
         {
-            var attr = p.GetCustomAttribute<ConfigKeyAttribute>();
-            if (attr is null) continue;
-            string key = prefix + attr.Name;
-            if (IsSectionType(p.PropertyType))
-                foreach (var leaf in LeafKeys(p.PropertyType, key + ":")) yield return leaf;
-            else
-                yield return (key, p);
+            if (p.GetCustomAttribute<JsonIgnoreAttribute>() is not null || p.SetMethod is null) continue;
+            if (p.GetCustomAttribute<JsonPropertyNameAttribute>() is { } name) leaves[name.Name] = p;
         }
+        return leaves;
     }
 
-    private static bool IsSectionType(Type t) => t.IsClass && t != typeof(string);
+    private static string ModelType(JsonObject root) => root["model"]?["type"] is JsonValue v && v.TryGetValue<string>(out var s) ? s : "gpt";
 
-    private static void Bind(object target, IConfiguration config, string prefix)
+    /// <summary>The keys allowed in <paramref name="section"/> (for the model section, of the model type in <paramref name="root"/>).</summary>
+    private static IReadOnlyCollection<string> AllowedKeys(JsonObject root, string section) => section switch
     {
-        foreach (var p in target.GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        "model" => ["type", .. Leaves(ModelType(root) == "bigram" ? typeof(BigramConfig) : typeof(GptConfig)).Keys.Where(k => k != "vocab_size")],
+        "generate" => ["prompt", .. Leaves(typeof(TextGenerationOptions)).Keys],
+        _ => Leaves(SectionType(section).Type).Keys,
+    };
+
+    private static void CheckKeys(JsonObject root, string where)
+    {
+        foreach (var (key, value) in root)
         {
-            var attr = p.GetCustomAttribute<ConfigKeyAttribute>();
-            if (attr is null) continue;
-            string key = prefix + attr.Name;
-            if (IsSectionType(p.PropertyType)) { Bind(p.GetValue(target)!, config, key + ":"); continue; }
-            string? raw = config[key];
-            if (raw is null) continue; // keep the default
-            p.SetValue(target, Parse(raw, p.PropertyType, key));
+            if (TopLevelKeys.Contains(key)) continue;
+            if (!Sections.Contains(key))
+                throw new PipelineConfigException($"Unknown key '{key}' in {where}. Allowed top-level keys: {string.Join(", ", TopLevelKeys.Concat(Sections))}.");
+            if (value is not JsonObject section)
+                throw new PipelineConfigException($"Key '{key}' in {where} must be an object of settings, got {value?.ToJsonString() ?? "null"}.");
+            var allowed = AllowedKeys(root, key);
+            foreach (var (leaf, _) in section)
+            {
+                if (key == "model" && leaf == "vocab_size")
+                    throw new PipelineConfigException($"Key 'model.vocab_size' in {where} is not a setting: the vocabulary size comes from the tokenizer.");
+                if (!allowed.Contains(leaf))
+                    throw new PipelineConfigException($"Unknown key '{key}.{leaf}' in {where}. Allowed keys in '{key}': {string.Join(", ", allowed.Select(a => $"{key}.{a}"))}.");
+            }
         }
     }
 
-    private static object? Parse(string raw, Type type, string key)
+    private static void ApplyOverride(JsonObject root, string raw)
     {
-        var underlying = Nullable.GetUnderlyingType(type);
-        if (type == typeof(string)) return raw.Length == 0 ? (object?)null : raw;
-        if (underlying is not null && raw.Length == 0) return null;
-        var t = underlying ?? type;
-        string dotted = key.Replace(':', '.');
-        if (t == typeof(int) && int.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out int i)) return i;
-        if (t == typeof(double) && double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && double.IsFinite(d)) return d;
-        if (t == typeof(bool) && bool.TryParse(raw, out bool b)) return b;
-        throw new PipelineConfigException($"Key '{dotted}' expects {TypeName(type)}, got '{raw}'.");
+        int eq = raw.IndexOf('=');
+        if (eq <= 0) throw new PipelineConfigException($"Override '{raw}' is not of the form key=value (for example train.max_iters=500).");
+        string key = raw[..eq].Trim(), value = raw[(eq + 1)..];
+        int dot = key.IndexOf('.');
+        if (dot < 0)
+        {
+            if (!TopLevelKeys.Contains(key))
+                throw new PipelineConfigException($"Unknown key '{key}' on the command line. Allowed: {string.Join(", ", TopLevelKeys)}, or section.key with a section of {string.Join(", ", Sections)}.");
+            root[key] = value;
+            return;
+        }
+        string section = key[..dot], leaf = key[(dot + 1)..];
+        if (!Sections.Contains(section))
+            throw new PipelineConfigException($"Unknown key '{key}' on the command line. Sections: {string.Join(", ", Sections)}.");
+        if (root[section] is not JsonObject obj) root[section] = obj = new JsonObject();
+        if (section == "model" && leaf == "type") { obj["type"] = value; return; }
+        if (section == "generate" && leaf == "prompt") { obj["prompt"] = value; return; }
+        var type = section == "model"
+            ? (ModelType(root) == "bigram" ? typeof(BigramConfig) : typeof(GptConfig))
+            : SectionType(section).Type;
+        if (!Leaves(type).TryGetValue(leaf, out var property) || (section == "model" && leaf == "vocab_size"))
+            throw new PipelineConfigException($"Unknown key '{key}' on the command line. Allowed keys in '{section}': {string.Join(", ", AllowedKeys(root, section).Select(a => $"{section}.{a}"))}.");
+        obj[leaf] = ParseValue(value, property.PropertyType, key);
     }
 
-    private static string TypeName(Type t) => (Nullable.GetUnderlyingType(t) ?? t) switch
+    /// <summary>A command-line value as the JSON value of the key's type.</summary>
+    private static JsonNode? ParseValue(string raw, Type type, string key)
     {
-        var x when x == typeof(int) => "an integer",
-        var x when x == typeof(double) => "a number",
+        var t = Nullable.GetUnderlyingType(type) ?? type;
+        bool nullable = !t.IsValueType || Nullable.GetUnderlyingType(type) is not null;
+        if (raw.Length == 0 && nullable && t != typeof(string)) return null;
+        var inv = CultureInfo.InvariantCulture;
+        if (t == typeof(string)) return raw.Length == 0 && nullable ? null : JsonValue.Create(raw);
+        if (t == typeof(int) && int.TryParse(raw, NumberStyles.Integer, inv, out int i)) return i;
+        if (t == typeof(long) && long.TryParse(raw, NumberStyles.Integer, inv, out long l)) return l;
+        if (t == typeof(ulong) && ulong.TryParse(raw, NumberStyles.Integer, inv, out ulong u)) return u;
+        if ((t == typeof(float) || t == typeof(double)) && double.TryParse(raw, NumberStyles.Float, inv, out double d) && double.IsFinite(d)) return d;
+        if (t == typeof(bool) && bool.TryParse(raw, out bool b)) return b;
+        if (t.IsEnum) return JsonValue.Create(raw);
+        if (t == typeof(IReadOnlyList<string>))
+        {
+            try
+            {
+                if (raw.StartsWith('[')) return JsonNode.Parse(raw);
+            }
+            catch (JsonException) { }
+            return new JsonArray(JsonValue.Create(raw));
+        }
+        throw new PipelineConfigException($"Key '{key}' expects {TypeName(type)}, got '{raw}'.");
+    }
+
+    private static PipelineDefinition Bind(JsonObject root)
+    {
+        var model = (JsonObject)(root["model"] ?? new JsonObject()).DeepClone();
+        string modelType = ModelType(root);
+        model.Remove("type");
+        var generate = (JsonObject)(root["generate"] ?? new JsonObject()).DeepClone();
+        string prompt = generate["prompt"] is { } p ? Read<string>(p, "generate.prompt") : new GenerateSection().Prompt;
+        generate.Remove("prompt");
+        var defaults = new PipelineDefinition();
+        return new PipelineDefinition
+        {
+            Name = root["name"] is { } n ? Read<string>(n, "name") : defaults.Name,
+            Device = root["device"] is { } dev ? Read<string>(dev, "device") : defaults.Device,
+            Data = Section<DataSection>(root["data"], "data"),
+            Tokenizer = Section<TokenizerSection>(root["tokenizer"], "tokenizer"),
+            Model = modelType switch
+            {
+                "gpt" => Section<GptConfig>(model, "model"),
+                "bigram" => Section<BigramConfig>(model, "model"),
+                _ => throw new PipelineConfigException($"Key 'model.type' = '{modelType}' is invalid: expected 'gpt' or 'bigram'."),
+            },
+            Train = Section<TrainingOptions>(root["train"], "train"),
+            Generate = new GenerateSection { Prompt = prompt, Options = Section<TextGenerationOptions>(generate, "generate") },
+        };
+    }
+
+    private static T Section<T>(JsonNode? node, string section) where T : new()
+    {
+        if (node is null) return new T();
+        try
+        {
+            return node.Deserialize<T>(Strict) ?? new T();
+        }
+        catch (JsonException e)
+        {
+            string leaf = e.Path is { Length: > 2 } path ? path[2..] : "";
+            var value = leaf.Length > 0 ? node[leaf.Split('.', '[')[0]] : null;
+            var property = Leaves(typeof(T)).GetValueOrDefault(leaf.Split('.', '[')[0]);
+            string expects = property is null ? "a valid value" : TypeName(property.PropertyType);
+            throw new PipelineConfigException($"Key '{section}.{leaf}' expects {expects}, got {value?.ToJsonString() ?? "null"}.", e);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            throw new PipelineConfigException($"Section '{section}' is invalid: {e.Message}", e);
+        }
+    }
+
+    private static T Read<T>(JsonNode node, string key)
+    {
+        try
+        {
+            return node.Deserialize<T>(Strict) ?? throw new PipelineConfigException($"Key '{key}' expects {TypeName(typeof(T))}, got null.");
+        }
+        catch (JsonException e)
+        {
+            throw new PipelineConfigException($"Key '{key}' expects {TypeName(typeof(T))}, got {node.ToJsonString()}.", e);
+        }
+    }
+
+    private static string TypeName(Type type) => (Nullable.GetUnderlyingType(type) ?? type) switch
+    {
+        var x when x == typeof(int) || x == typeof(long) || x == typeof(ulong) => "an integer",
+        var x when x == typeof(double) || x == typeof(float) => "a number",
         var x when x == typeof(bool) => "true or false",
+        var x when x == typeof(IReadOnlyList<string>) => "a list of texts",
+        var x when x.IsEnum => $"one of {string.Join(", ", Enum.GetNames(x).Select(n => n.ToLowerInvariant()))}",
         _ => "text",
     };
 
-    private static Exception Inner(Exception e) => e.InnerException is { } i ? i : e;
-
-    /// <summary>Range and enumeration checks that need more than a type: the message names the key and the value.</summary>
+    /// <summary>Checks that need more than a type; the message names the key and the value.</summary>
     public static void Validate(PipelineDefinition d)
     {
         static void Require(bool ok, string key, object? value, string rule)
         {
             if (!ok) throw new PipelineConfigException($"Key '{key}' = {Format(value)} is invalid: {rule}.");
         }
-        static string Format(object? v) => v switch { null => "(empty)", string s => $"'{s}'", IFormattable f => f.ToString(null, CultureInfo.InvariantCulture), _ => v.ToString() ?? "" };
 
+        Require(IsSafeName(d.Name), "name", d.Name, "use letters, digits, '-', '_' and '.' only (it names the run folder)");
+        Require(ComputeDevices.Names.Contains(d.Device), "device", d.Device, $"expected {string.Join(" or ", ComputeDevices.Names.Select(n => $"'{n}'"))}");
         Require(d.Data.Source is "tinyshakespeare" or "file", "data.source", d.Data.Source, "expected 'tinyshakespeare' or 'file'");
         Require(d.Data.Source != "file" || !string.IsNullOrEmpty(d.Data.Path), "data.path", d.Data.Path, "data.source 'file' needs a path");
         Require(d.Data.ValFraction > 0 && d.Data.ValFraction < 1, "data.val_fraction", d.Data.ValFraction, "must be in (0, 1)");
-        Require(d.Tokenizer.Type is "char" or "bpe" or "gpt2" or "cl100k_base", "tokenizer.type", d.Tokenizer.Type, "expected 'char', 'bpe', 'gpt2' or 'cl100k_base'");
-        Require(d.Tokenizer.Type != "bpe" || d.Tokenizer.VocabSize >= 256, "tokenizer.vocab_size", d.Tokenizer.VocabSize, "must be at least 256");
-        Require(d.Tokenizer.Pattern is "gpt4" or "gpt2" or "none", "tokenizer.pattern", d.Tokenizer.Pattern, "expected 'gpt4', 'gpt2' or 'none'");
-        Require(d.Tokenizer.Type is not ("gpt2" or "cl100k_base") || !string.IsNullOrEmpty(d.Tokenizer.TiktokenPath), "tokenizer.tiktoken_path", d.Tokenizer.TiktokenPath, $"tokenizer '{d.Tokenizer.Type}' needs a .tiktoken file");
-        Require(d.Model.Type is "gpt" or "bigram", "model.type", d.Model.Type, "expected 'gpt' or 'bigram'");
-        Require(d.Model.NLayer > 0, "model.n_layer", d.Model.NLayer, "must be positive");
-        Require(d.Model.NHead > 0, "model.n_head", d.Model.NHead, "must be positive");
-        Require(d.Model.NEmbd > 0 && d.Model.NEmbd % Math.Max(1, d.Model.NHead) == 0, "model.n_embd", d.Model.NEmbd, $"must be positive and divisible by model.n_head ({d.Model.NHead})");
-        Require(d.Model.BlockSize > 0, "model.block_size", d.Model.BlockSize, "must be positive");
-        Require(d.Model.Dropout >= 0 && d.Model.Dropout < 1, "model.dropout", d.Model.Dropout, "must be in [0, 1)");
-        Require(d.Model.Activation is "gelu" or "relu", "model.activation", d.Model.Activation, "expected 'gelu' or 'relu'");
-        Require(d.Train.MaxIters >= 0, "train.max_iters", d.Train.MaxIters, "must not be negative");
-        Require(d.Train.BatchSize > 0, "train.batch_size", d.Train.BatchSize, "must be positive");
-        Require(d.Train.LearningRate > 0, "train.learning_rate", d.Train.LearningRate, "must be positive");
-        Require(d.Train.MinLr >= 0 && d.Train.MinLr <= d.Train.LearningRate, "train.min_lr", d.Train.MinLr, "must be in [0, learning_rate]");
-        Require(d.Train.WarmupIters >= 0, "train.warmup_iters", d.Train.WarmupIters, "must not be negative");
-        Require(d.Train.WeightDecay >= 0, "train.weight_decay", d.Train.WeightDecay, "must not be negative");
-        Require(d.Train.Beta1 >= 0 && d.Train.Beta1 < 1, "train.beta1", d.Train.Beta1, "must be in [0, 1)");
-        Require(d.Train.Beta2 >= 0 && d.Train.Beta2 < 1, "train.beta2", d.Train.Beta2, "must be in [0, 1)");
-        Require(d.Train.GradClip >= 0, "train.grad_clip", d.Train.GradClip, "must not be negative");
-        Require(d.Train.GradAccum > 0, "train.grad_accum", d.Train.GradAccum, "must be positive");
-        Require(d.Train.EvalInterval > 0, "train.eval_interval", d.Train.EvalInterval, "must be positive");
-        Require(d.Train.EvalIters > 0, "train.eval_iters", d.Train.EvalIters, "must be positive");
-        Require(d.Train.CheckpointInterval >= 0, "train.checkpoint_interval", d.Train.CheckpointInterval, "must not be negative");
-        Require(d.Train.Threads >= 0, "train.threads", d.Train.Threads, "must be 0 (all cores) or positive");
-        Require(d.Generate.MaxNewTokens >= 0, "generate.max_new_tokens", d.Generate.MaxNewTokens, "must not be negative");
-        Require(d.Generate.Temperature >= 0, "generate.temperature", d.Generate.Temperature, "must not be negative");
-        Require(d.Generate.TopK >= 0, "generate.top_k", d.Generate.TopK, "must not be negative");
-        Require(d.Generate.TopP > 0 && d.Generate.TopP <= 1, "generate.top_p", d.Generate.TopP, "must be in (0, 1]");
-        Require(d.Generate.BatchSize > 0, "generate.batch_size", d.Generate.BatchSize, "must be positive");
+        Require(TokenizerTypes.Contains(d.Tokenizer.Type), "tokenizer.type", d.Tokenizer.Type, $"expected {string.Join(", ", TokenizerTypes.Select(t => $"'{t}'"))}");
+        Require(d.Tokenizer.VocabSize >= 256, "tokenizer.vocab_size", d.Tokenizer.VocabSize, "must be at least 256 (the byte tokens)");
+        Require(IsPattern(d.Tokenizer.Pattern), "tokenizer.pattern", d.Tokenizer.Pattern, "expected 'gpt4' (= 'cl100k'), 'gpt2' or 'none'");
+        Check("model", d.Model.GetType(), d.Model, d.Model.Validate);
+        Check("train", typeof(TrainingOptions), d.Train, d.Train.Validate);
+        Check("generate", typeof(TextGenerationOptions), d.Generate.Options, d.Generate.Options.Validate);
     }
+
+    /// <summary>The tokenizer types a pipeline can name.</summary>
+    public static IReadOnlyList<string> TokenizerTypes { get; } = ["char", "bpe", "gpt2", "r50k_base", "cl100k_base", "o200k_base"];
+
+    private static bool IsPattern(string name)
+    {
+        try
+        {
+            SplitPattern.FromName(name);
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    private static bool IsSafeName(string name) =>
+        name.Length is > 0 and <= 100 && name != "." && name != ".." && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
+
+    // A record's Validate names its property (MaxIters); the message names the key (train.max_iters) instead.
+    private static void Check(string section, Type type, object record, Action validate)
+    {
+        try
+        {
+            validate();
+        }
+        catch (ArgumentException e)
+        {
+            var leaf = Leaves(type).FirstOrDefault(l => l.Value.Name == e.ParamName);
+            string key = leaf.Key is null ? section : $"{section}.{leaf.Key}";
+            object? value = leaf.Value?.GetValue(record);
+            string message = e.Message.Split('\n')[0];
+            int paren = message.IndexOf(" (Parameter '", StringComparison.Ordinal);
+            if (paren >= 0) message = message[..paren];
+            throw new PipelineConfigException($"Key '{key}' = {Format(value)} is invalid: {message}", e);
+        }
+    }
+
+    private static string Format(object? v) => v switch
+    {
+        null => "(empty)",
+        string s => $"'{s}'",
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => JsonSerializer.Serialize(v, Strict),
+    };
 }

@@ -90,6 +90,12 @@ public sealed class LanguageModelTrainer
     public static LanguageModelTrainer Resume(Stream checkpoint, int[] trainTokens, int[]? valTokens, IComputeBackend? backend = null, TrainingOptions? options = null) =>
         Resume(checkpoint, trainTokens, valTokens, backend, options, "stream");
 
+    // Unknown keys are errors: a checkpoint written with other key names must not resume with silent defaults.
+    private static readonly System.Text.Json.JsonSerializerOptions StrictJson = new()
+    {
+        UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow,
+    };
+
     private static LanguageModelTrainer Resume(Stream checkpoint, int[] trainTokens, int[]? valTokens, IComputeBackend? backend, TrainingOptions? options, string source)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
@@ -99,7 +105,7 @@ public sealed class LanguageModelTrainer
         TrainingOptions saved;
         try
         {
-            saved = System.Text.Json.JsonSerializer.Deserialize<TrainingOptions>(file.Metadata["training_options"])
+            saved = System.Text.Json.JsonSerializer.Deserialize<TrainingOptions>(file.Metadata["training_options"], StrictJson)
                 ?? throw new InvalidDataException("null training_options");
             saved.Validate();
         }

@@ -1,2 +1,0 @@
-// Assembly marker for MLNetGpt.Pipelines.
-namespace MLNetGpt.Pipelines;

@@ -33,6 +33,18 @@ internal interface IIncrementalDecoder
     int MaxBatch { get; }
 
     /// <summary>
+    /// The kernels this decoder runs on: the model's backend unless set. Decoders running at the same time on different
+    /// threads each need their own (a backend is not reentrant); results are bitwise the same on any CPU backend.
+    /// </summary>
+    IComputeBackend Backend { get; set; }
+
+    /// <summary>
+    /// Another decoder over the same model with its own KV cache for <paramref name="maxBatch"/> rows that shares this one's
+    /// copy of the weights (<see cref="RefreshWeights"/> on either refreshes both).
+    /// </summary>
+    IIncrementalDecoder CreateSibling(int maxBatch);
+
+    /// <summary>
     /// Re-reads the model's parameters. A decoder may keep a copy of the weights in a faster layout; it makes that copy when
     /// created and again here. Call it before decoding whenever the parameters may have changed since.
     /// </summary>

@@ -130,6 +130,21 @@ public sealed class GenerationTests
     }
 
     [TestMethod]
+    public void RowsSplitOverThreadsInUnevenSharesGiveTheSameTokens()
+    {
+        // 7 prompts, batches of 5 then 2, each split over 3 single-threaded decoders (shares of 2/2/1 and 1/1): every row
+        // must equal the row generated alone on the model's own (3-thread) backend, including rows that stop early.
+        var model = GptModel.Create(TestModels.TinyGpt(block: 16), MLNetGpt.Tensors.CpuBackend.Create(3), seed: 5);
+        var prompts = Enumerable.Range(0, 7).Select(i => Enumerable.Range(1, 1 + i * 3).ToArray()).ToArray();
+        var options = new SamplingOptions { MaxNewTokens = 30, Temperature = 0.9f, Seed = 3, StopTokens = [7] };
+        var batched = TextGenerator.Create(model, 5).Generate(prompts, options);
+        var single = TextGenerator.Create(model, 1);
+        for (int r = 0; r < prompts.Length; r++)
+            CollectionAssert.AreEqual(single.Generate(prompts[r], options, r), batched[r], $"row {r}");
+        Assert.IsTrue(batched.Any(row => row.Length < 30), "some row should stop early at the stop token");
+    }
+
+    [TestMethod]
     public void SeedsRowIdsAndStopTokensBehave()
     {
         var model = Model();

@@ -158,10 +158,14 @@ public sealed class BigramModel : ITrainableModel
 
         public int MaxBatch { get; } = maxBatch >= 1 ? maxBatch : throw new ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, "Batch size must be at least 1.");
 
+        public IComputeBackend Backend { get; set; } = model.Backend;
+
+        public IIncrementalDecoder CreateSibling(int maxBatch) => new Decoder(model, maxBatch);
+
         public void RefreshWeights() { } // reads the table directly
 
         public void Prefill(int row, ReadOnlySpan<int> tokens, Span<float> logits) =>
-            model.Backend.EncoderForward(logits[..model._v], tokens[^1..], model.Parameters[model._table], _zeros, 1, 1, model._v);
+            Backend.EncoderForward(logits[..model._v], tokens[^1..], model.Parameters[model._table], _zeros, 1, 1, model._v);
 
         public void Prefill(ReadOnlySpan<int> rows, ReadOnlySpan<int> tokens, ReadOnlySpan<int> lengths, Span<float> logits)
         {
@@ -174,6 +178,6 @@ public sealed class BigramModel : ITrainableModel
         }
 
         public void Decode(ReadOnlySpan<int> tokens, ReadOnlySpan<int> positions, int batchSize, Span<float> logits) =>
-            model.Backend.EncoderForward(logits[..(batchSize * model._v)], tokens[..batchSize], model.Parameters[model._table], _zeros, batchSize, 1, model._v);
+            Backend.EncoderForward(logits[..(batchSize * model._v)], tokens[..batchSize], model.Parameters[model._table], _zeros, batchSize, 1, model._v);
     }
 }

@@ -24,11 +24,14 @@ internal sealed class GptDecoder : IIncrementalDecoder
     private readonly int _capacity; // tokens one prefill pass holds (rows of the activation buffers)
     private readonly int[] _groupRows, _groupLengths; // the rows of the prefill pass in progress
     private int _groupCount;
-    private readonly float[] _packed; // every block's four matmul weights, then the LM head, packed
-    private readonly int[][] _blockPacked; // per block: offsets of c_attn, attn.c_proj, c_fc, mlp.c_proj in _packed
-    private readonly int _headPacked, _packedBase;
+    private readonly PackedWeights _weights;
 
     public GptDecoder(GptModel model, int maxBatch)
+        : this(model, maxBatch, null)
+    {
+    }
+
+    private GptDecoder(GptModel model, int maxBatch, PackedWeights? weights)
     {
         if (maxBatch < 1) throw new ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, "Batch size must be at least 1.");
         _m = model; _p = model.Layout;
@@ -47,36 +50,67 @@ internal sealed class GptDecoder : IIncrementalDecoder
         _mean = new float[rows]; _rstd = new float[rows];
         _qkv = new float[rows * 3 * _c]; _q = new float[rows * _c]; _atty = new float[rows * _c]; _tmp = new float[rows * _c];
         _fch = new float[rows * 4 * _c]; _fchAct = new float[rows * 4 * _c];
-        int c = _c, at = 0;
-        int Take(int inCh, int outCh) { int o = at; at = checked(at + PackedWeight.Length(inCh, outCh)); return o; }
-        _blockPacked = new int[_layers][];
-        for (int l = 0; l < _layers; l++) _blockPacked[l] = [Take(c, 3 * c), Take(c, c), Take(c, 4 * c), Take(4 * c, c)];
-        _headPacked = Take(c, _v);
-        // pinned and 64-byte aligned: every 512-bit load of a panel then stays within one cache line
-        _packed = GC.AllocateArray<float>(at + 16, pinned: true);
-        unsafe
+        Backend = model.Backend;
+        if (weights is null)
         {
-            fixed (float* f = _packed) _packedBase = (int)(((64 - ((nint)f & 63)) & 63) / sizeof(float));
+            _weights = new PackedWeights(cfg);
+            RefreshWeights();
         }
-        RefreshWeights();
+        else _weights = weights;
     }
 
-    private Span<float> Packed(int offset) => _packed.AsSpan(_packedBase + offset);
+    public IComputeBackend Backend { get; set; }
+
+    public IIncrementalDecoder CreateSibling(int maxBatch) => new GptDecoder(_m, maxBatch, _weights);
+
+    private Span<float> Packed(int offset) => _weights.At(offset);
 
     public void RefreshWeights()
     {
-        var be = _m.Backend;
+        var be = Backend;
         int c = _c;
         for (int l = 0; l < _layers; l++)
         {
             var w = _p.Blocks[l];
-            var o = _blockPacked[l];
+            var o = _weights.Blocks[l];
             be.PackMatMulWeight(Packed(o[0]), P(w.AttnWeight), c, 3 * c);
             be.PackMatMulWeight(Packed(o[1]), P(w.AttnProjWeight), c, c);
             be.PackMatMulWeight(Packed(o[2]), P(w.FcWeight), c, 4 * c);
             be.PackMatMulWeight(Packed(o[3]), P(w.FcProjWeight), 4 * c, c);
         }
-        be.PackMatMulWeight(Packed(_headPacked), P(_p.Head), c, _v);
+        be.PackMatMulWeight(Packed(_weights.Head), P(_p.Head), c, _v);
+    }
+
+    /// <summary>
+    /// Every block's four matmul weights, then the LM head, in the packed layout; one copy serves a decoder and its siblings.
+    /// </summary>
+    private sealed class PackedWeights
+    {
+        private readonly float[] _data;
+        private readonly int _base;
+
+        public PackedWeights(GptConfig cfg)
+        {
+            int c = cfg.EmbeddingSize, at = 0;
+            int Take(int inCh, int outCh) { int o = at; at = checked(at + PackedWeight.Length(inCh, outCh)); return o; }
+            Blocks = new int[cfg.LayerCount][];
+            for (int l = 0; l < cfg.LayerCount; l++) Blocks[l] = [Take(c, 3 * c), Take(c, c), Take(c, 4 * c), Take(4 * c, c)];
+            Head = Take(c, cfg.VocabularySize);
+            // pinned and 64-byte aligned: every 512-bit load of a panel then stays within one cache line
+            _data = GC.AllocateArray<float>(at + 16, pinned: true);
+            unsafe
+            {
+                fixed (float* f = _data) _base = (int)(((64 - ((nint)f & 63)) & 63) / sizeof(float));
+            }
+        }
+
+        /// <summary>Per block: offsets of c_attn, attn.c_proj, c_fc and mlp.c_proj.</summary>
+        public int[][] Blocks { get; }
+
+        /// <summary>Offset of the LM head.</summary>
+        public int Head { get; }
+
+        public Span<float> At(int offset) => _data.AsSpan(_base + offset);
     }
 
     public int MaxBatch { get; }
@@ -117,7 +151,7 @@ internal sealed class GptDecoder : IIncrementalDecoder
         for (int i = 0, at = 0; i < rows.Length; at += lengths[i++])
         {
             _groupRows[i] = rows[i]; _groupLengths[i] = lengths[i];
-            _m.Backend.EncoderForward(_x.AsSpan(at * c, lengths[i] * c), tokens.Slice(at, lengths[i]), wte, wpe[..(lengths[i] * c)], 1, lengths[i], c);
+            Backend.EncoderForward(_x.AsSpan(at * c, lengths[i] * c), tokens.Slice(at, lengths[i]), wte, wpe[..(lengths[i] * c)], 1, lengths[i], c);
         }
         Blocks(n, prefill: true);
         // the head only needs each row's last position
@@ -140,7 +174,7 @@ internal sealed class GptDecoder : IIncrementalDecoder
             int tok = tokens[r], pos = positions[r];
             if ((uint)tok >= (uint)_v) throw new ArgumentOutOfRangeException(nameof(tokens), tok, $"Token id {tok} of row {r} is outside [0,{_v}).");
             if ((uint)pos >= (uint)_maxT) throw new ArgumentOutOfRangeException(nameof(positions), pos, $"Position {pos} of row {r} is outside the block [0,{_maxT}).");
-            _m.Backend.ResidualForward(_x.AsSpan(r * c, c), wte.Slice(tok * c, c), wpe.Slice(pos * c, c), c);
+            Backend.ResidualForward(_x.AsSpan(r * c, c), wte.Slice(tok * c, c), wpe.Slice(pos * c, c), c);
         }
         positions[..b].CopyTo(_positions);
         Blocks(b, prefill: false);
@@ -172,7 +206,7 @@ internal sealed class GptDecoder : IIncrementalDecoder
                     var dst = kRow.Slice(ch * _maxT, len); // head h, channel d: ch = h·hs + d, which is also its row in [NH·hs, maxT]
                     for (int i = 0; i < len; i++) dst[i] = qkv[(at + i) * 3 * c + c + ch];
                 }
-                _m.Backend.AttentionForwardCached(_atty.AsSpan(at * c, len * c), _q.AsSpan(at * c, len * c), _k[l].AsSpan(cacheRow, _maxT * c),
+                Backend.AttentionForwardCached(_atty.AsSpan(at * c, len * c), _q.AsSpan(at * c, len * c), _k[l].AsSpan(cacheRow, _maxT * c),
                     _vc[l].AsSpan(cacheRow, _maxT * c), _pos0, 1, len, _maxT, c, _nh);
             }
             return;
@@ -184,7 +218,7 @@ internal sealed class GptDecoder : IIncrementalDecoder
             StoreKey(_k[l], r, _positions[r], qkv.Slice(r * 3 * c + c, c));
             qkv.Slice(r * 3 * c + 2 * c, c).CopyTo(_vc[l].AsSpan(at, c));
         }
-        _m.Backend.AttentionForwardCached(_atty.AsSpan(0, n * c), _q.AsSpan(0, n * c), _k[l].AsSpan(0, n * _maxT * c),
+        Backend.AttentionForwardCached(_atty.AsSpan(0, n * c), _q.AsSpan(0, n * c), _k[l].AsSpan(0, n * _maxT * c),
             _vc[l].AsSpan(0, n * _maxT * c), _positions.AsSpan(0, n), n, 1, _maxT, c, _nh);
     }
 
@@ -202,7 +236,7 @@ internal sealed class GptDecoder : IIncrementalDecoder
     /// <summary>Runs the L blocks over n rows of _x (see <see cref="Attend"/> for the two modes).</summary>
     private void Blocks(int n, bool prefill)
     {
-        var be = _m.Backend;
+        var be = Backend;
         int c = _c;
         var x = _x.AsSpan(0, n * c);
         var x2 = _x2.AsSpan(0, n * c);
@@ -216,7 +250,7 @@ internal sealed class GptDecoder : IIncrementalDecoder
         for (int l = 0; l < _layers; l++)
         {
             var w = _p.Blocks[l];
-            var pk = _blockPacked[l];
+            var pk = _weights.Blocks[l];
             be.LayerNormForward(ln, mean, rstd, x, P(w.Ln1Weight), Pb(w.Ln1Bias), n, c);
             be.MatMulForwardPacked(qkv, ln, Packed(pk[0]), Pb(w.AttnBias), n, c, 3 * c);
             Attend(l, qkv, n, prefill);
@@ -234,9 +268,9 @@ internal sealed class GptDecoder : IIncrementalDecoder
     /// <summary>Final LayerNorm and LM head over <paramref name="rows"/> rows of hidden states.</summary>
     private void Head(ReadOnlySpan<float> hidden, int rows, Span<float> logits)
     {
-        var be = _m.Backend;
+        var be = Backend;
         var ln = _ln.AsSpan(0, rows * _c);
         be.LayerNormForward(ln, _mean.AsSpan(0, rows), _rstd.AsSpan(0, rows), hidden, P(_p.LnfWeight), Pb(_p.LnfBias), rows, _c);
-        be.MatMulForwardPacked(logits, ln, Packed(_headPacked), Span<float>.Empty, rows, _c, _v);
+        be.MatMulForwardPacked(logits, ln, Packed(_weights.Head), Span<float>.Empty, rows, _c, _v);
     }
 }

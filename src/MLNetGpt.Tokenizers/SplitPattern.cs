@@ -1,11 +1,11 @@
-// The pre-tokenization (split) patterns: none, GPT-2, GPT-4/cl100k (hand-written state machines), or a custom .NET regex.
+// The pre-tokenization (split) patterns: none, GPT-2, GPT-4/cl100k, GPT-4o/o200k (hand-written matchers), or a custom .NET regex.
 using System.Text.RegularExpressions;
 
 namespace MLNetGpt.Tokenizers;
 
 /// <summary>
 /// How text is split into pieces before byte-level BPE; merges never cross piece boundaries.
-/// The built-in GPT-2 and cl100k patterns run as hand-written state machines over code points (exact on astral
+/// The built-in GPT-2, cl100k and o200k patterns run as hand-written matchers over code points (exact on astral
 /// characters, where a .NET <see cref="Regex"/> on UTF-16 is not); <see cref="Custom"/> runs a .NET regex.
 /// </summary>
 public sealed class SplitPattern
@@ -16,6 +16,12 @@ public sealed class SplitPattern
     /// <summary>tiktoken's cl100k_base pattern (npm tiktoken 1.0.22 text).</summary>
     public const string Cl100kRegex = @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
+    /// <summary>tiktoken's o200k_base pattern (Python tiktoken's <c>openai_public.py</c>, the seven alternatives joined by '|').</summary>
+    public const string O200kRegex =
+        @"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?"
+        + @"|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?"
+        + @"|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+
     /// <summary>Equivalent spellings of the built-in patterns (Python tiktoken's possessive forms, minbpe's GPT-4 pattern).</summary>
     private static readonly Dictionary<string, SplitPatternKind> KnownSpellings = new(StringComparer.Ordinal)
     {
@@ -25,6 +31,10 @@ public sealed class SplitPattern
         [Cl100kRegex] = SplitPatternKind.Cl100k,
         [@"'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s"] = SplitPatternKind.Cl100k,
         [@"'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]++[\r\n]*|\s*[\r\n]|\s+(?!\S)|\s+"] = SplitPatternKind.Cl100k,
+        [O200kRegex] = SplitPatternKind.O200k,
+        // Microsoft.ML.Tokenizers' TiktokenTokenizer spellings (atomic groups for Python's possessive quantifiers).
+        [@"'(?:[sdmt]|ll|ve|re)| ?(?>\p{L}+)| ?(?>\p{N}+)| ?(?>[^\s\p{L}\p{N}]+)|(?>\s+)$|\s+(?!\S)|\s"] = SplitPatternKind.Gpt2,
+        [@"'(?i:[sdmt]|ll|ve|re)|(?>[^\r\n\p{L}\p{N}]?)(?>\p{L}+)|(?>\p{N}{1,3})| ?(?>[^\s\p{L}\p{N}]+)(?>[\r\n]*)|(?>\s+)$|\s*[\r\n]|\s+(?!\S)|\s"] = SplitPatternKind.Cl100k,
     };
 
     private SplitPattern(SplitPatternKind kind, string name, string? regex)
@@ -48,16 +58,20 @@ public sealed class SplitPattern
     /// <summary>Same as <see cref="Gpt4"/>.</summary>
     public static SplitPattern Cl100k => Gpt4;
 
+    /// <summary>GPT-4o (= o200k_base) pattern, <see cref="O200kRegex"/>: case-aware words that keep a contraction suffix.</summary>
+    public static SplitPattern O200k { get; } = new(SplitPatternKind.O200k, "o200k", O200kRegex);
+
     /// <summary>
-    /// A pattern from its regex text. The spellings of the GPT-2 and cl100k patterns used by tiktoken (npm and Python)
-    /// and minbpe map to the built-in state machines; any other text becomes a .NET <see cref="Regex"/>
+    /// A pattern from its regex text. The spellings of the GPT-2, cl100k and o200k patterns used by tiktoken (npm and
+    /// Python) and minbpe map to the built-in matchers; any other text becomes a .NET <see cref="Regex"/>
     /// (matches on UTF-16, text between matches is dropped as tiktoken's <c>find_iter</c> does).
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="regex"/> is empty or not a valid .NET regex.</exception>
     public static SplitPattern Custom(string regex)
     {
         ArgumentException.ThrowIfNullOrEmpty(regex);
-        if (KnownSpellings.TryGetValue(regex, out var kind)) return kind == SplitPatternKind.Gpt2 ? Gpt2 : Gpt4;
+        if (KnownSpellings.TryGetValue(regex, out var kind))
+            return kind switch { SplitPatternKind.Gpt2 => Gpt2, SplitPatternKind.Cl100k => Gpt4, _ => O200k };
         try
         {
             return new SplitPattern(SplitPatternKind.Custom, "custom", regex);
@@ -68,16 +82,17 @@ public sealed class SplitPattern
         }
     }
 
-    /// <summary>A built-in pattern by name ("none", "gpt2", "cl100k"/"gpt4").</summary>
+    /// <summary>A built-in pattern by name ("none", "gpt2", "cl100k"/"gpt4", "o200k"/"gpt4o"; encoding names work too).</summary>
     public static SplitPattern FromName(string name) => name switch
     {
         "none" => None,
-        "gpt2" or "r50k_base" => Gpt2,
+        "gpt2" or "r50k_base" or "p50k_base" => Gpt2,
         "cl100k" or "gpt4" or "cl100k_base" => Gpt4,
-        _ => throw new ArgumentException($"Unknown split pattern name '{name}'; expected none, gpt2 or cl100k.", nameof(name)),
+        "o200k" or "gpt4o" or "o200k_base" => O200k,
+        _ => throw new ArgumentException($"Unknown split pattern name '{name}'; expected none, gpt2, cl100k or o200k.", nameof(name)),
     };
 
-    /// <summary>"none", "gpt2", "cl100k" or "custom".</summary>
+    /// <summary>"none", "gpt2", "cl100k", "o200k" or "custom".</summary>
     public string Name { get; }
 
     /// <summary>The regex text (null for <see cref="None"/>).</summary>
@@ -113,6 +128,7 @@ public sealed class SplitPattern
     {
         SplitPatternKind.Gpt2 => PreTokenization.Gpt2PreTokenizer.NextPieceEnd(utf8, pos),
         SplitPatternKind.Cl100k => PreTokenization.Cl100kPreTokenizer.NextPieceEnd(utf8, pos),
+        SplitPatternKind.O200k => PreTokenization.O200kPreTokenizer.NextPieceEnd(utf8, pos),
         SplitPatternKind.None => utf8.Length,
         _ => throw new InvalidOperationException("A custom pattern splits UTF-16 text with its regex."),
     };
@@ -127,5 +143,6 @@ internal enum SplitPatternKind
     None,
     Gpt2,
     Cl100k,
+    O200k,
     Custom,
 }

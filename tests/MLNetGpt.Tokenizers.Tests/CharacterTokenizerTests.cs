@@ -30,7 +30,7 @@ public sealed class CharacterTokenizerTests
     [TestMethod]
     public void SavesAndLoadsAtomically()
     {
-        var tokenizer = CharacterTokenizer.Create(Encodings.Shakespeare, UnknownCharacterPolicy.Replace);
+        var tokenizer = CharacterTokenizer.Create(SampleText.Text, UnknownCharacterPolicy.Replace);
         var path = Path.Combine(Path.GetTempPath(), $"chars-{Guid.NewGuid():N}.txt");
         try
         {

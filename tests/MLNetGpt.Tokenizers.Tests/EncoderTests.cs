@@ -12,7 +12,7 @@ public sealed class EncoderTests
         var tokenizer = Encodings.Cl100k;
         var ranks = ReferenceBpe.RankDictionary(tokenizer);
         var random = new Random(7);
-        var words = Encodings.Shakespeare.Split(' ', '\n').Where(w => w.Length > 0).ToArray();
+        var words = SampleText.Text.Split(' ', '\n').Where(w => w.Length > 0).ToArray();
         for (var trial = 0; trial < 300; trial++)
         {
             // One "word" of concatenated words, from 2 to ~400 bytes: both the small-piece and the heap paths.
@@ -30,7 +30,7 @@ public sealed class EncoderTests
     public void RandomStringsRoundTrip()
     {
         var random = new Random(42);
-        var tokenizers = new Tokenizer[] { Encodings.Gpt2, Encodings.Cl100k, BpeTokenizer.Train(Encodings.Shakespeare[..50000], new BpeTrainerOptions { VocabularySize = 400 }) };
+        var tokenizers = new Tokenizer[] { Encodings.Gpt2, Encodings.Cl100k, BpeTokenizer.Train(SampleText.Text[..50000], new BpeTrainerOptions { VocabularySize = 400 }) };
         for (var trial = 0; trial < 500; trial++)
         {
             var text = RandomText(random, random.Next(0, 60));
@@ -58,7 +58,7 @@ public sealed class EncoderTests
     [TestMethod]
     public void BatchEncodingKeepsOrder()
     {
-        var lines = Encodings.Shakespeare.Split('\n').Take(3000).ToArray();
+        var lines = SampleText.Text.Split('\n').Take(3000).ToArray();
         var batch = Encodings.Gpt2.EncodeBatch(lines);
         Assert.AreEqual(lines.Length, batch.Length);
         for (var i = 0; i < lines.Length; i++) CollectionAssert.AreEqual(Encodings.Gpt2.Encode(lines[i]), batch[i]);

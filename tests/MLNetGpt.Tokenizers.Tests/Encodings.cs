@@ -1,4 +1,4 @@
-// Shared, lazily loaded tiktoken encodings and golden-file readers for the tests.
+// Shared tokenizers (from the Microsoft.ML.Tokenizers.Data packages) and the optional shared corpus and golden files.
 using System.Text;
 using System.Text.Json;
 using MLNetGpt.Testing;
@@ -7,27 +7,37 @@ namespace MLNetGpt.Tokenizers.Tests;
 
 internal static class Encodings
 {
-    private static readonly Lazy<BpeTokenizer> LazyGpt2 = new(() => BpeTokenizer.LoadTiktoken(TestData.Tokenizers("gpt2.tiktoken"), TiktokenEncoding.Gpt2));
-    private static readonly Lazy<BpeTokenizer> LazyCl100k = new(() => BpeTokenizer.LoadTiktoken(TestData.Tokenizers("cl100k_base.tiktoken"), TiktokenEncoding.Cl100kBase));
-    private static readonly Lazy<string> LazyShakespeare = new(() => File.ReadAllText(TestData.TinyShakespearePath));
+    private static readonly Lazy<string?> LazyShakespeare = new(() => SharedFile("tinyshakespeare.txt", tokenizers: false) is { } path ? File.ReadAllText(path) : null);
 
-    public static BpeTokenizer Gpt2 => LazyGpt2.Value;
+    public static BpeTokenizer Gpt2 => BpeTokenizer.CreateForEncoding("gpt2");
 
-    public static BpeTokenizer Cl100k => LazyCl100k.Value;
+    public static BpeTokenizer Cl100k => BpeTokenizer.CreateForEncoding("cl100k_base");
 
-    public static string Shakespeare => LazyShakespeare.Value;
+    public static BpeTokenizer O200k => BpeTokenizer.CreateForEncoding("o200k_base");
+
+    /// <summary>Microsoft's TiktokenTokenizer for an encoding (gpt2 is a model name there, not an encoding name).</summary>
+    public static global::Microsoft.ML.Tokenizers.TiktokenTokenizer MicrosoftTiktoken(string encoding) => encoding == "gpt2"
+        ? global::Microsoft.ML.Tokenizers.TiktokenTokenizer.CreateForModel("gpt2")
+        : global::Microsoft.ML.Tokenizers.TiktokenTokenizer.CreateForEncoding(encoding);
+
+    /// <summary>The whole of Tiny Shakespeare from ../shared/data; ends the test as inconclusive when it is not there.</summary>
+    public static string Shakespeare => LazyShakespeare.Value ?? Inconclusive("tinyshakespeare.txt");
 
     public static BpeTokenizer ByName(string encoding) => encoding switch
     {
         "gpt2" => Gpt2,
         "cl100k_base" => Cl100k,
+        "o200k_base" => O200k,
         _ => throw new ArgumentException(encoding),
     };
 
-    /// <summary>Each line of a JSONL file, decoded as UTF-8 without stripping a BOM (one golden text starts with U+FEFF).</summary>
+    /// <summary>Path of a file in ../shared/data/tokenizers; ends the test as inconclusive when it is not there.</summary>
+    public static string SharedTokenizerFile(string fileName) => SharedFile(fileName, tokenizers: true) ?? Inconclusive($"tokenizers/{fileName}");
+
+    /// <summary>Each line of a shared JSONL file, decoded as UTF-8 without stripping a BOM (one golden text starts with U+FEFF).</summary>
     public static IEnumerable<JsonElement> ReadJsonl(string fileName)
     {
-        var bytes = File.ReadAllBytes(TestData.Tokenizers(fileName));
+        var bytes = File.ReadAllBytes(SharedTokenizerFile(fileName));
         var start = 0;
         while (start < bytes.Length)
         {
@@ -44,4 +54,23 @@ internal static class Encodings
     }
 
     public static int[] Ids(JsonElement element) => element.EnumerateArray().Select(e => e.GetInt32()).ToArray();
+
+    private static string? SharedFile(string fileName, bool tokenizers)
+    {
+        try
+        {
+            var path = tokenizers ? TestData.Tokenizers(fileName) : TestData.TinyShakespearePath;
+            return File.Exists(path) ? path : null;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    private static string Inconclusive(string what)
+    {
+        Assert.Inconclusive($"Needs ../shared/data/{what} (or $MLNETGPT_SHARED_DATA), which is not on this machine; the reference data is never committed.");
+        return null!;
+    }
 }

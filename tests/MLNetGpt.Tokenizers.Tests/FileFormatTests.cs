@@ -56,7 +56,7 @@ public sealed class FileFormatTests
         try
         {
             Encodings.Gpt2.SaveTiktoken(path);
-            CollectionAssert.AreEqual(File.ReadAllBytes(MLNetGpt.Testing.TestData.Tokenizers("gpt2.tiktoken")), File.ReadAllBytes(path));
+            CollectionAssert.AreEqual(File.ReadAllBytes(Encodings.SharedTokenizerFile("gpt2.tiktoken")), File.ReadAllBytes(path));
         }
         finally
         {
@@ -73,7 +73,7 @@ public sealed class FileFormatTests
         var loaded = (BpeTokenizer)TokenizerFile.Load(stream);
         Assert.AreEqual(Encodings.Cl100k.VocabularySize, loaded.VocabularySize);
         Assert.AreEqual(SplitPattern.Cl100k, loaded.Pattern);
-        var text = Encodings.Shakespeare[..5000] + " <|endofprompt|> 𠀀's";
+        var text = SampleText.Text[..5000] + " <|endofprompt|> 𠀀's";
         CollectionAssert.AreEqual(Encodings.Cl100k.Encode(text, SpecialTokenMode.Allowed), loaded.Encode(text, SpecialTokenMode.Allowed));
 
         var character = CharacterTokenizer.Create("hello");

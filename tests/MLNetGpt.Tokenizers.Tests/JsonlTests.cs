@@ -7,7 +7,7 @@ public sealed class JsonlTests
     [TestMethod]
     public void EncodesLinesInOrder()
     {
-        var texts = Encodings.Shakespeare.Split('\n').Take(1000).ToArray();
+        var texts = SampleText.Text.Split('\n').Take(1000).ToArray();
         var input = string.Join("\n", texts.Select(t => System.Text.Json.JsonSerializer.Serialize(new { id = 1, text = t }))) + "\n";
         var output = new StringWriter();
         var result = JsonlTokenization.EncodeJsonl(new StringReader(input), output, Encodings.Gpt2, new JsonlTokenizationOptions { LinesPerBatch = 64 });

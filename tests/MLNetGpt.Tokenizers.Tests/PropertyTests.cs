@@ -27,7 +27,7 @@ public sealed class PropertyTests
     [TestMethod]
     public void DecodeIntoSpanEqualsDecodeToBytes()
     {
-        var ids = Encodings.Cl100k.Encode(Encodings.Shakespeare[..3000] + "😀 é");
+        var ids = Encodings.Cl100k.Encode(SampleText.Text[..3000] + "😀 é");
         var buffer = new byte[Encodings.Cl100k.GetByteCount(ids)];
         Assert.AreEqual(buffer.Length, Encodings.Cl100k.DecodeToBytes(ids, buffer));
         CollectionAssert.AreEqual(Encodings.Cl100k.DecodeToBytes(ids), buffer);
@@ -37,7 +37,7 @@ public sealed class PropertyTests
     [TestMethod]
     public void CountingTokensDoesNotAllocatePerPiece()
     {
-        var text = Encodings.Shakespeare[..200000];
+        var text = SampleText.Text[..200000];
         var tokenizer = Encodings.Gpt2;
         tokenizer.CountTokens(text);
         var before = GC.GetAllocatedBytesForCurrentThread();

@@ -32,7 +32,7 @@ public sealed class TrainerTests
     [DataRow(1024)]
     public void TinyShakespeareMergesEqualMinbpe(int vocabularySize)
     {
-        using var golden = JsonDocument.Parse(File.ReadAllText(TestData.Tokenizers($"minbpe-train-tinyshakespeare-{vocabularySize}.json")));
+        using var golden = JsonDocument.Parse(File.ReadAllText(Encodings.SharedTokenizerFile($"minbpe-train-tinyshakespeare-{vocabularySize}.json")));
         var root = golden.RootElement;
         var pattern = SplitPattern.Custom(root.GetProperty("split_pattern").GetString()!);
         Assert.AreSame(SplitPattern.Gpt4, pattern, "minbpe's GPT-4 pattern maps to the cl100k state machine");
@@ -56,7 +56,7 @@ public sealed class TrainerTests
     [TestMethod]
     public void TrainedTokenizerRoundTripsThroughItsFileAndSpecialTokens()
     {
-        var text = Encodings.Shakespeare[..20000];
+        var text = SampleText.Text[..20000];
         var options = new BpeTrainerOptions { VocabularySize = 300, SpecialTokens = ["<|end|>", "<|sep|>"] };
         var tokenizer = BpeTokenizer.Train(text + "<|end|>" + text[..100], options);
         Assert.AreEqual(302, tokenizer.VocabularySize);

@@ -17,6 +17,8 @@ namespace MLNetGpt.Tokenizers;
 /// of one character share its range, and a budget (<c>maxTokenCount</c>) never splits them.</item>
 /// <item>There is no normalizer: <c>normalizedText</c> is always null.</item>
 /// </list>
+/// <c>GetIndexByTokenCountFromEnd</c> honours <c>considerPreTokenization</c>; TiktokenTokenizer 2.0.1 reads
+/// <c>considerNormalization</c> in its place there, so the two agree whenever both flags are equal (the default).
 /// Where we differ on purpose: ids follow tiktoken, not TiktokenTokenizer, on astral-plane letters and digits (.NET's
 /// regex sees surrogate halves) and on lone surrogates (U+FFFD, as Python tiktoken); decoding an id the vocabulary does
 /// not have throws instead of skipping it.

@@ -135,6 +135,48 @@ public sealed partial class BpeTokenizer : Tokenizer
         return new BpeTokenizer(BpeModel.FromRanks(tokensByRank.ToArray()), pattern, specialTokens, vocabularySize);
     }
 
+    /// <summary>
+    /// The tokenizer of an OpenAI model, as <c>TiktokenTokenizer.CreateForModel</c> gives it: "gpt2", "gpt-3.5-turbo",
+    /// "gpt-4", "text-embedding-3-small" (cl100k_base), "gpt-4o", "gpt-4.1", "gpt-5", "o1", "o3" (o200k_base), dated and
+    /// fine-tuned variants by prefix ("gpt-4o-2024-05-13", "ft:gpt-4o..."). The rank table is read from the matching
+    /// Microsoft.ML.Tokenizers.Data.* package, which the application must reference; no file on disk is needed.
+    /// </summary>
+    /// <param name="modelName">The model name, case-insensitive.</param>
+    /// <param name="extraSpecialTokens">Special tokens added to the encoding's own (string → id; ids above the ordinary ranks).</param>
+    /// <returns>Without extra special tokens, one shared instance per encoding (immutable, so safe to share).</returns>
+    /// <exception cref="ArgumentException"><paramref name="modelName"/> is null or empty, or an extra special id collides.</exception>
+    /// <exception cref="NotSupportedException">The model name is not known.</exception>
+    /// <exception cref="InvalidOperationException">The data package of the model's encoding is not referenced (the message names it).</exception>
+    public static BpeTokenizer CreateForModel(string modelName, IReadOnlyDictionary<string, int>? extraSpecialTokens = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(modelName);
+        return CreateForEncoding(TiktokenModels.EncodingOf(modelName), extraSpecialTokens);
+    }
+
+    /// <summary>
+    /// The tokenizer of a tiktoken encoding by name: "gpt2", "r50k_base", "p50k_base", "p50k_edit", "cl100k_base",
+    /// "o200k_base" or "o200k_harmony" (case-insensitive), with its rank table read from the matching
+    /// Microsoft.ML.Tokenizers.Data.* package (Gpt2, R50kBase, P50kBase, Cl100kBase, O200kBase).
+    /// </summary>
+    /// <inheritdoc cref="CreateForModel(string, IReadOnlyDictionary{string, int}?)"/>
+    /// <exception cref="ArgumentException">The encoding name is not one of the above, or an extra special id collides.</exception>
+    public static BpeTokenizer CreateForEncoding(string encodingName, IReadOnlyDictionary<string, int>? extraSpecialTokens = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(encodingName);
+        if (!TiktokenEncodings.TryParse(encodingName, out var encoding))
+            throw new ArgumentException($"Unknown encoding '{encodingName}'; expected one of: {TiktokenEncodings.Names}.", nameof(encodingName));
+        return CreateForEncoding(encoding, extraSpecialTokens);
+    }
+
+    /// <inheritdoc cref="CreateForEncoding(string, IReadOnlyDictionary{string, int}?)"/>
+    public static BpeTokenizer CreateForEncoding(TiktokenEncoding encoding, IReadOnlyDictionary<string, int>? extraSpecialTokens = null)
+    {
+        if (!Enum.IsDefined(encoding)) throw new ArgumentException($"Unknown encoding value {(int)encoding}.", nameof(encoding));
+        return extraSpecialTokens is null || extraSpecialTokens.Count == 0
+            ? TiktokenDataPackages.Get(encoding)
+            : TiktokenDataPackages.Build(encoding, extraSpecialTokens);
+    }
+
     /// <summary>Loads a <c>.tiktoken</c> rank file for one of OpenAI's encodings (pattern and special tokens come from <paramref name="encoding"/>).</summary>
     /// <exception cref="FormatException">A malformed line (bad base64, duplicate rank or token, gap); the message has the line number.</exception>
     public static BpeTokenizer LoadTiktoken(string path, TiktokenEncoding encoding)
@@ -159,12 +201,23 @@ public sealed partial class BpeTokenizer : Tokenizer
     }
 
     /// <summary>Loads any <c>.tiktoken</c> rank file with the given pattern and special tokens.</summary>
+    /// <exception cref="FormatException">A malformed line (bad base64, duplicate rank or token, gap); the message has the line number.</exception>
     public static BpeTokenizer LoadTiktoken(string path, SplitPattern pattern, IReadOnlyDictionary<string, int>? specialTokens = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        ArgumentNullException.ThrowIfNull(pattern);
         using var stream = File.OpenRead(path);
-        var tokens = TiktokenFile.Read(new LineReader(stream, path), endLine: null);
+        return LoadTiktoken(stream, pattern, specialTokens, path);
+    }
+
+    /// <inheritdoc cref="LoadTiktoken(string, SplitPattern, IReadOnlyDictionary{string, int}?)"/>
+    public static BpeTokenizer LoadTiktoken(Stream stream, SplitPattern pattern, IReadOnlyDictionary<string, int>? specialTokens = null) =>
+        LoadTiktoken(stream, pattern, specialTokens, "<stream>");
+
+    private static BpeTokenizer LoadTiktoken(Stream stream, SplitPattern pattern, IReadOnlyDictionary<string, int>? specialTokens, string source)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(pattern);
+        var tokens = TiktokenFile.Read(new LineReader(stream, source), endLine: null);
         return new BpeTokenizer(BpeModel.FromRanks(tokens), pattern, specialTokens, null);
     }
 
@@ -206,6 +259,34 @@ public sealed partial class BpeTokenizer : Tokenizer
 
     /// <inheritdoc cref="SaveTiktoken(string)"/>
     public void SaveTiktoken(Stream stream) => TokenizerFile.Write(stream, writer => TiktokenFile.Write(writer, _model));
+
+    /// <summary>
+    /// Writes a trained tokenizer as Hugging Face's byte-level BPE files, <c>vocab.json</c> and <c>merges.txt</c> (GPT-2's
+    /// printable byte alphabet), each atomically. Microsoft.ML.Tokenizers' <c>BpeTokenizer.Create(new BpeOptions(vocab,
+    /// merges) { ByteLevel = true, PreTokenizer = ... })</c> then gives our ids. Ids stay ours (0..255 are byte values);
+    /// special tokens are in neither file: pass <see cref="SpecialTokens"/> to the loader.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The tokenizer has a rank table rather than learned merges (use <see cref="SaveTiktoken(string)"/>).</exception>
+    public void SaveVocabAndMerges(string vocabJsonPath, string mergesTxtPath)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(vocabJsonPath);
+        ArgumentException.ThrowIfNullOrEmpty(mergesTxtPath);
+        using var vocab = new MemoryStream();
+        using var merges = new MemoryStream();
+        Gpt2VocabFiles.Write(vocab, merges, _model); // in memory first: a rank table throws before any file is touched
+        AtomicFile.Write(vocabJsonPath, s => s.Write(vocab.GetBuffer(), 0, (int)vocab.Length));
+        AtomicFile.Write(mergesTxtPath, s => s.Write(merges.GetBuffer(), 0, (int)merges.Length));
+    }
+
+    /// <inheritdoc cref="SaveVocabAndMerges(string, string)"/>
+    public void SaveVocabAndMerges(Stream vocabJson, Stream mergesTxt)
+    {
+        ArgumentNullException.ThrowIfNull(vocabJson);
+        ArgumentNullException.ThrowIfNull(mergesTxt);
+        Gpt2VocabFiles.Write(vocabJson, mergesTxt, _model);
+    }
+
+    internal BpeModel Model => _model;
 
     internal static BpeTokenizer Create(BpeModel model, SplitPattern pattern, IReadOnlyDictionary<string, int> specials, int? vocabularySize) =>
         new(model, pattern, specials, vocabularySize);

@@ -47,6 +47,14 @@ internal static class ChunkSplitter
                         pos = end;
                     }
                     break;
+                case SplitPatternKind.O200k:
+                    while (pos < text.Length)
+                    {
+                        var end = PreTokenization.O200kPreTokenizer.NextPieceEnd(text, pos);
+                        sink.OnPiece(text[pos..end]);
+                        pos = end;
+                    }
+                    break;
                 default:
                     sink.OnPiece(text);
                     break;

@@ -1,4 +1,5 @@
-// Reads GPT-2's encoder.json (vocab.json) and vocab.bpe (merges.txt) into byte ranks, as tiktoken's data_gym loader does.
+// GPT-2's encoder.json (vocab.json) and vocab.bpe (merges.txt): read into byte ranks as tiktoken's data_gym loader does,
+// and written from learned merges in the byte-level layout Hugging Face and Microsoft.ML.Tokenizers' BpeTokenizer read.
 using System.Text.Json;
 using MLNetGpt.Tokenizers.Text;
 
@@ -90,6 +91,44 @@ internal static class Gpt2VocabFiles
         if (ordinary != tokens.Count)
             throw new FormatException($"{vocabJsonPath}: has {ordinary} ordinary tokens but the merges make {tokens.Count}");
         return (tokens.ToArray(), specials);
+    }
+
+    /// <summary>
+    /// Writes learned merges as <c>vocab.json</c> (printable token string → id, every ordinary id) and <c>merges.txt</c>
+    /// (<c>#version: 0.2</c>, then merge i as "LEFT RIGHT" on line i + 2). Ids stay ours: 0..255 are the byte values,
+    /// merge i makes 256 + i. Special tokens belong to neither file.
+    /// </summary>
+    public static void Write(Stream vocabJson, Stream mergesTxt, BpeModel model)
+    {
+        var merges = model.Merges ?? throw new InvalidOperationException(
+            "This tokenizer merges by a rank table (tiktoken semantics), not by learned merges; save it with SaveTiktoken.");
+        var (_, charToByte) = ByteMap();
+        var byteToChar = new char[256];
+        foreach (var (c, b) in charToByte) byteToChar[b] = c;
+        string Printable(ReadOnlySpan<byte> bytes)
+        {
+            var chars = new char[bytes.Length];
+            for (var i = 0; i < bytes.Length; i++) chars[i] = byteToChar[bytes[i]];
+            return new string(chars);
+        }
+
+        using (var json = new Utf8JsonWriter(vocabJson, new JsonWriterOptions { Indented = false, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            json.WriteStartObject();
+            for (var id = 0; id < model.TokenCount; id++) json.WriteNumber(Printable(model.Token(id)), id);
+            json.WriteEndObject();
+        }
+        TokenizerFile.Write(mergesTxt, writer =>
+        {
+            writer.Write("#version: 0.2\n");
+            foreach (var (left, right) in merges)
+            {
+                writer.Write(Printable(model.Token(left)));
+                writer.Write(' ');
+                writer.Write(Printable(model.Token(right)));
+                writer.Write('\n');
+            }
+        });
     }
 
     private static byte[] Decode(string token, Dictionary<char, byte> charToByte, LineReader? reader)

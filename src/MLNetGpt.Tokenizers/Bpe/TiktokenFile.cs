@@ -10,6 +10,9 @@ internal static class TiktokenFile
     /// Reads token bytes by rank until the end of input (or a line equal to <paramref name="endLine"/>, when embedded in
     /// our own format). Each line is standard base64 with padding, one space, and the rank; ranks must run 0, 1, 2, ...
     /// </summary>
+    /// <param name="reader">The lines.</param>
+    /// <param name="endLine">The line that ends the table inside our own format, or null to read to the end.</param>
+    /// <param name="expectedCount">The number of ranks, when known (sizes the tables).</param>
     /// <exception cref="FormatException">Bad base64, a bad or repeated rank, a gap, a repeated token, or no lines.</exception>
     public static byte[][] Read(LineReader reader, string? endLine, int? expectedCount = null)
     {
@@ -46,6 +49,34 @@ internal static class TiktokenFile
             lineOfRank.Add(reader.LineNumber);
         }
         if (tokens.Count == 0) throw reader.Error("no ranks", Math.Max(1, reader.LineNumber));
+        return tokens.ToArray();
+    }
+
+    /// <summary>
+    /// Reads the layout of the Microsoft.ML.Tokenizers.Data packages: a first line <c>Capacity: N</c>, then one base64
+    /// token per line whose rank is its line index (0-based after the header). Empty lines and gaps are rejected.
+    /// </summary>
+    /// <exception cref="FormatException">No header, bad base64, a repeated token, or a count other than the header's.</exception>
+    public static byte[][] ReadRanksByLine(LineReader reader)
+    {
+        var header = reader.ReadRequiredLine("'Capacity: N'");
+        if (!header.StartsWith("Capacity: ", StringComparison.Ordinal)
+            || !int.TryParse(header.AsSpan("Capacity: ".Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var capacity))
+            throw reader.Error($"expected 'Capacity: N', found '{Shorten(header)}'");
+        var tokens = new List<byte[]>(capacity);
+        var seen = new ByteSpanTable(capacity, 1 << 20);
+        while (reader.ReadLine() is { } line)
+        {
+            var bytes = new byte[line.Length * 3 / 4 + 3];
+            if (!Convert.TryFromBase64Chars(line, bytes, out var written) || written == 0)
+                throw reader.Error($"'{Shorten(line)}' is not valid base64 for a non-empty token");
+            var token = bytes.AsSpan(0, written).ToArray();
+            var first = seen.GetOrAdd(token, reader.LineNumber, out var added);
+            if (!added) throw reader.Error($"token bytes repeat line {seen.ValueAt(first)}");
+            tokens.Add(token);
+        }
+        // The header counts itself: N - 1 tokens follow it.
+        if (tokens.Count != capacity - 1) throw reader.Error($"the header says {capacity} lines, found {tokens.Count + 1}", reader.LineNumber);
         return tokens.ToArray();
     }
 

@@ -70,7 +70,7 @@ internal static class Cl100kPreTokenizer
     }
 
     /// <summary>End of <c>(?i:s|t|re|ve|m|ll|d)</c> at <paramref name="p"/>, or 0. Case folding includes U+017F (ſ) for s, as Rust's regex does.</summary>
-    private static int ContractionEnd(ReadOnlySpan<byte> text, int p)
+    internal static int ContractionEnd(ReadOnlySpan<byte> text, int p)
     {
         var b1 = text[p] | 0x20;
         if (b1 is 's' or 't' or 'm' or 'd') return p + 1;

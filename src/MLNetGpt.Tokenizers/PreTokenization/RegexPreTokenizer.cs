@@ -12,11 +12,16 @@ internal static class RegexPreTokenizer
 {
     private static readonly Regex Gpt2 = new(SplitPattern.Gpt2Regex, RegexOptions.CultureInvariant);
     private static readonly Regex Cl100k = new(SplitPattern.Cl100kRegex, RegexOptions.CultureInvariant);
+    private static readonly Regex O200k = new(SplitPattern.O200kRegex, RegexOptions.CultureInvariant);
 
-    public static List<string> Split(string text, bool cl100k)
+    public static List<string> Split(string text, bool cl100k) => Split(text, cl100k ? Cl100k : Gpt2);
+
+    public static List<string> SplitO200k(string text) => Split(text, O200k);
+
+    private static List<string> Split(string text, Regex regex)
     {
         var pieces = new List<string>();
-        foreach (var m in (cl100k ? Cl100k : Gpt2).EnumerateMatches(text)) pieces.Add(text.Substring(m.Index, m.Length));
+        foreach (var m in regex.EnumerateMatches(text)) pieces.Add(text.Substring(m.Index, m.Length));
         return pieces;
     }
 }

@@ -148,10 +148,8 @@ public static class TrainCommand
         "char" => ml.Transforms.Text.TokenizeIntoCharacterIds("Tokens", "Text"),
         "bpe" => ml.Transforms.Text.TokenizeIntoBpeIds("Tokens", "Text",
             new BpeTrainerOptions { VocabularySize = d.Tokenizer.VocabSize, Pattern = SplitPattern.FromName(d.Tokenizer.Pattern) }),
-        var encoding => ml.Transforms.Text.TokenizeIntoBpeIds("Tokens", "Text", CreateForEncodingPending(encoding)), // TODO-MERGE
+        var encoding => ml.Transforms.Text.TokenizeIntoBpeIds("Tokens", "Text", BpeTokenizer.CreateForEncoding(encoding)),
     };
-
-    private static Microsoft.ML.Tokenizers.Tokenizer CreateForEncodingPending(string encoding) => throw new CliException($"{encoding}: pending merge"); // TODO-MERGE
 
     /// <summary>The trainer step: the pipeline's model and train records, plus progress, cancellation, checkpoints and resume.</summary>
     private static IEstimator<TextGenerationTransformer> TrainerStep(MLContext ml, PipelineDefinition d, IDataView validation,

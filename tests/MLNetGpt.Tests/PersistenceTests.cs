@@ -59,4 +59,18 @@ public sealed class PersistenceTests
         Assert.AreEqual("Text", inputSchema[0].Name);
         CollectionAssert.AreEqual(TinyModels.Generate(ml, model, Prompts), TinyModels.Generate(ml, loaded, Prompts));
     }
+
+    [TestMethod]
+    public void ModelOfThePreviousFormatSaysReTrain()
+    {
+        // MLNetGpt's own .zip (before the move onto ML.NET) had a manifest.json at its root.
+        using var dir = new TempDirectory();
+        string path = Path.Combine(dir.Path, "old.zip");
+        using (var zip = ZipFile.Open(path, ZipArchiveMode.Create))
+        using (var writer = new StreamWriter(zip.CreateEntry("manifest.json").Open()))
+            writer.Write("""{"format":"mlnetgpt-model","version":1,"steps":[]}""");
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => TextGenerationModel.Load(new MLContext(), path, out _));
+        StringAssert.Contains(e.Message, "re-train");
+        StringAssert.Contains(e.Message, path);
+    }
 }

@@ -116,10 +116,32 @@ public static class TextGenerationModel
         {
             return mlContext.Model.Load(path, out inputSchema);
         }
+        catch (Exception e) when (File.Exists(path) && IsPreviousFormat(path))
+        {
+            throw new InvalidDataException(
+                $"'{path}' was written by MLNetGpt before it saved models in ML.NET's format (it has a manifest.json at its root); re-train it to load it here.", e);
+        }
         catch (Exception e) when (Unwrap(e) != e)
         {
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(Unwrap(e)).Throw();
             throw;
+        }
+    }
+
+    // MLNetGpt's own .zip format (before the move onto ML.NET) began with manifest.json, format "mlnetgpt-model".
+    private static bool IsPreviousFormat(string path)
+    {
+        try
+        {
+            using var zip = System.IO.Compression.ZipFile.OpenRead(path);
+            var manifest = zip.GetEntry("manifest.json");
+            if (manifest is null || manifest.Length > 1 << 20) return false;
+            using var reader = new StreamReader(manifest.Open());
+            return reader.ReadToEnd().Contains("\"mlnetgpt-model\"", StringComparison.Ordinal);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            return false;
         }
     }
 

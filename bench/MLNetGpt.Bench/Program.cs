@@ -9,23 +9,30 @@ CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 if (args.Length > 0 && args[0] == "attention") return AttentionBench.Run();
 if (args.Length == 0 || args[0] != "matmul")
 {
-    Console.Error.WriteLine("usage: MLNetGpt.Bench matmul [--quick] [--decode] [--kernel K] [--no-blas] | attention");
+    Console.Error.WriteLine("usage: MLNetGpt.Bench matmul [--quick] [--decode] [--kernel K] [--no-blas] [--isa-name NAME] [--shape BT,C,OC] [--threads 1,2] | attention");
     return 2;
 }
 bool quick = args.Contains("--quick");
 bool decode = args.Contains("--decode");
 string? only = args.SkipWhile(a => a != "--kernel").Skip(1).FirstOrDefault();
 bool noBlas = args.Contains("--no-blas");
-if (Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") is { } pinned)
+if (Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") is { } pinned && !args.Contains("--isa-name"))
     Console.Error.WriteLine($"warning: OPENBLAS_CORETYPE={pinned} is set; run bench/run-matmul to measure OpenBLAS at its best.");
-Console.Error.WriteLine($"OpenBLAS core: {OpenBlas.CoreName}; Vector512: {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}; cores: {Environment.ProcessorCount}");
+string isaName = args.SkipWhile(a => a != "--isa-name").Skip(1).FirstOrDefault() ?? "native";
+double peak1 = FmaPeak.Measure(1), peak2 = FmaPeak.Measure(Math.Min(2, Environment.ProcessorCount));
+Console.WriteLine($"{{\"isa\":\"{isaName}\",\"ours\":\"{CpuIsa.Describe()}\",\"openblas_core\":\"{OpenBlas.CoreName}\",\"cpu\":\"{FmaPeak.CpuName}\",\"fma_peak_gflops_1t\":{peak1:F1},\"fma_peak_gflops_2t\":{peak2:F1}}}");
 
 (int Bt, int C, int Oc)[] shapes = decode
     ? [(1, 384, 1152), (4, 384, 1152), (16, 384, 1536), (32, 1536, 384), (1, 384, 65), (8, 128, 384)]
     : [(768, 128, 384), (768, 128, 128), (768, 128, 512), (768, 512, 128), (768, 128, 65),
        (16384, 384, 1152), (16384, 384, 1536), (16384, 1536, 384)];
+if (args.SkipWhile(a => a != "--shape").Skip(1).FirstOrDefault() is { } shapeArg)
+{
+    var parts = shapeArg.Split(',').Select(int.Parse).ToArray();
+    shapes = [(parts[0], parts[1], parts[2])];
+}
 string[] kernels = decode ? ["forward"] : ["forward", "backward_dinp", "backward_dweight"];
-int[] threadCounts = [1, 2];
+int[] threadCounts = args.SkipWhile(a => a != "--threads").Skip(1).FirstOrDefault() is { } tArg ? tArg.Split(',').Select(int.Parse).ToArray() : [1, 2];
 
 foreach (var (bt, c, oc) in shapes)
     foreach (int threads in threadCounts)
@@ -43,7 +50,8 @@ foreach (var (bt, c, oc) in shapes)
                 blas = Measure(() => run.Blas(kernel), flops, quick);
                 Thread.Sleep(1000); // OpenBLAS workers spin for a while after a call (they slowed our 2-thread runs at 300 ms)
             }
-            Console.WriteLine($"{{\"kernel\":\"{kernel}\",\"shape\":[{bt},{c},{oc}],\"threads\":{threads},\"gflops\":{ours:F1},\"openblas_gflops\":{blas:F1},\"ratio\":{ours / blas:F3}}}");
+            double peak = threads == 1 ? peak1 : peak2;
+            Console.WriteLine($"{{\"kernel\":\"{kernel}\",\"shape\":[{bt},{c},{oc}],\"threads\":{threads},\"gflops\":{ours:F1},\"openblas_gflops\":{blas:F1},\"ratio\":{ours / blas:F3},\"of_peak\":{ours / peak:F3}}}");
         }
 return 0;
 

@@ -105,30 +105,41 @@ public sealed class MatMulTests
     }
 
     [TestMethod]
-    [DataRow(1, 33, 20)] [DataRow(37, 70, 45)] [DataRow(5, 16, 16)]
-    public void FallbackWithoutAvx512GivesTheSameBits(int bt, int c, int oc)
+    [DataRow(1, 33, 20)] [DataRow(37, 70, 45)] [DataRow(5, 16, 16)] [DataRow(13, 257, 65)] [DataRow(130, 300, 97)]
+    public void EveryWidthGivesTheSameBits(int bt, int c, int oc)
     {
+        // one FMA chain per element at every width with FMA: AVX-512, AVX2, 128-bit (FMA3 or NEON) and scalar agree bitwise
         var inp = Random(bt * c, 1); var w = Random(oc * c, 2); var b = Random(oc, 3); var dout = Random(bt * oc, 4);
-        (float[] O, float[] Di, float[] Dw, float[] Db) Run()
+        (float[] O, float[] P, float[] Di, float[] Dw, float[] Db) Run()
         {
             var be = CpuBackend.Create(2);
             var o = new float[bt * oc]; var di = Random(bt * c, 5); var dw = Random(oc * c, 6); var db = Random(oc, 7);
             be.MatMulForward(o, inp, w, b, bt, c, oc);
+            var packed = new float[PackedWeight.Length(c, oc)];
+            be.PackMatMulWeight(packed, w, c, oc);
+            var p = new float[bt * oc];
+            be.MatMulForwardPacked(p, inp, packed, b, bt, c, oc);
             be.MatMulBackward(di, dw, db, dout, inp, w, bt, c, oc);
-            return (o, di, dw, db);
+            return (o, p, di, dw, db);
         }
-        var fast = Run();
-        bool saved = MatMulGemm.UseVector512;
-        MatMulGemm.UseVector512 = false;
-        try
+        var best = Widths.At(Widths.Fused[0], Run);
+        AssertBitwise(best.O, best.P, "packed forward at the best width");
+        foreach (var width in Widths.Fused.Skip(1))
         {
-            var slow = Run();
-            AssertBitwise(fast.O, slow.O, "forward");
-            AssertBitwise(fast.Di, slow.Di, "dinp");
-            AssertBitwise(fast.Dw, slow.Dw, "dweight");
-            AssertBitwise(fast.Db, slow.Db, "dbias");
+            var other = Widths.At(width, Run);
+            AssertBitwise(best.O, other.O, $"forward at {width}");
+            AssertBitwise(best.P, other.P, $"packed forward at {width}");
+            AssertBitwise(best.Di, other.Di, $"dinp at {width}");
+            AssertBitwise(best.Dw, other.Dw, $"dweight at {width}");
+            AssertBitwise(best.Db, other.Db, $"dbias at {width}");
         }
-        finally { MatMulGemm.UseVector512 = saved; }
+    }
+
+    [TestMethod]
+    [DynamicData(nameof(Shapes))]
+    public void EveryWidthMatchesReference(int bt, int c, int oc)
+    {
+        foreach (var width in Widths.Supported) Widths.At(width, () => MatchesReference(bt, c, oc));
     }
 
     public static IEnumerable<object[]> PackedShapes()
@@ -170,24 +181,10 @@ public sealed class MatMulTests
     }
 
     [TestMethod]
-    public void PackedForwardWithoutAvx512GivesTheSameBits()
+    [DynamicData(nameof(PackedShapes))]
+    public void PackedForwardEqualsForwardBitwiseAtEveryWidth(int bt, int c, int oc)
     {
-        const int c = 45, oc = 70;
-        var w = Random(oc * c, 2); var b = Random(oc, 3);
-        var be = CpuBackend.Create(2);
-        var packed = new float[PackedWeight.Length(c, oc)];
-        be.PackMatMulWeight(packed, w, c, oc);
-        foreach (int bt in new[] { 1, 3, 8, 11 })
-        {
-            var inp = Random(bt * c, bt);
-            var fast = new float[bt * oc]; var slow = new float[bt * oc];
-            be.MatMulForwardPacked(fast, inp, packed, b, bt, c, oc);
-            bool saved = MatMulGemm.UseVector512;
-            MatMulGemm.UseVector512 = false;
-            try { be.MatMulForwardPacked(slow, inp, packed, b, bt, c, oc); }
-            finally { MatMulGemm.UseVector512 = saved; }
-            AssertBitwise(fast, slow, $"bt {bt}");
-        }
+        foreach (var width in Widths.Supported.Skip(1)) Widths.At(width, () => PackedForwardEqualsForwardBitwise(bt, c, oc));
     }
 
     [TestMethod]

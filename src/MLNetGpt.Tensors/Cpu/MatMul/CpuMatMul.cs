@@ -1,5 +1,6 @@
-// Multi-threaded matmul driver for CpuBackend over MatMulGemm: partitions output tiles over the worker pool
-// (rows in MR groups when there are enough, else columns in NR groups; never a shared destination).
+// Multi-threaded matmul driver for CpuBackend over MatMulGemm and MatMulPacked: partitions output tiles over the worker pool
+// (rows in MR groups when there are enough, else columns in NR groups; never a shared destination). Every kernel runs at
+// the width CpuIsa picks.
 // forward: out = b + inp·Wᵀ (Wᵀ packed once per call, in parallel); dinp += dout·W; dW += doutᵀ·inp; db += column sums of dout.
 using System.Runtime.Intrinsics;
 
@@ -15,9 +16,10 @@ internal static unsafe class CpuMatMul
     public static void Forward(WorkerPool pool, Scratch scratch, float* output, float* input, float* weight, float* bias, int bt, int c, int oc)
     {
         if (bt == 0) return;
-        if (bt <= MatMulSmall.MaxRows && MatMulGemm.UseVector512)
+        if (bt <= MatMulSmall.MaxRows && CpuIsa.Width == SimdWidth.Vector512)
         {
-            // a few rows: no packing; columns in groups of 16 over the threads
+            // a few rows: no packing; columns in groups of 16 over the threads (AVX-512 only: its in-register 16×16
+            // transposes have no counterpart at other widths, which pack W and take the packed tile below)
             var small = new SmallBody { O = output, X = input, W = weight, Bias = bias, M = bt, N = oc, K = c, Zeros = scratch.Zeros(c) };
             pool.For((oc + 15) / 16, ref small, ForwardWork(bt, c, oc));
             return;
@@ -43,21 +45,23 @@ internal static unsafe class CpuMatMul
     public static void ForwardPacked(WorkerPool pool, Scratch scratch, float* output, float* input, float* packed, float* bias, int bt, int c, int oc)
     {
         if (bt == 0) return;
-        if (MatMulGemm.UseVector512)
+        if (bt > MatMulPacked.RowBlock && CpuIsa.Width != SimdWidth.Vector512)
         {
-            // work items: row blocks × panels; one row block when BT is small, so that each panel is read by one thread only
-            int panels = (oc + NR - 1) / NR, rowBlocks = bt <= MatMulPacked.RowBlock ? 1 : (bt + MatMulPacked.RowBlock - 1) / MatMulPacked.RowBlock;
-            var rows = new PackedBody { O = output, X = input, W = packed, Bias = bias, M = bt, N = oc, K = c, Panels = panels, Zeros = scratch.Zeros(c) };
-            pool.For(rowBlocks * panels, ref rows, ForwardWork(bt, c, oc));
+            // Many rows at a narrower width: the GEMM's MR × 2-vector tile (6×16 for AVX2) keeps more accumulators busy per
+            // weight load than the packed tile's 4 rows, and reads the same pre-packed panels (the same bits).
+            scratch.EnsurePerWorker(MatMulGemm.ScratchFloats);
+            var gemm = new GemmBody
+            {
+                Op = new GemmOperands { A = input, Lda = c, ARowsOverK = true, B = packed, BPrepacked = true, C = output, Ldc = oc, K = c, InitC = true, Bias = bias },
+                M = bt, N = oc, Scratch = scratch,
+            };
+            Run(pool, ref gemm);
             return;
         }
-        scratch.EnsurePerWorker(MatMulGemm.ScratchFloats);
-        var body = new GemmBody
-        {
-            Op = new GemmOperands { A = input, Lda = c, ARowsOverK = true, B = packed, BPrepacked = true, C = output, Ldc = oc, K = c, InitC = true, Bias = bias },
-            M = bt, N = oc, Scratch = scratch,
-        };
-        Run(pool, ref body);
+        // work items: row blocks × panels; one row block when BT is small, so that each panel is read by one thread only
+        int panels = (oc + NR - 1) / NR, rowBlocks = bt <= MatMulPacked.RowBlock ? 1 : (bt + MatMulPacked.RowBlock - 1) / MatMulPacked.RowBlock;
+        var rows = new PackedBody { O = output, X = input, W = packed, Bias = bias, M = bt, N = oc, K = c, Panels = panels, Zeros = scratch.Zeros(c) };
+        pool.For(rowBlocks * panels, ref rows, ForwardWork(bt, c, oc));
     }
 
     /// <summary>Both backward products (dinput may be null: skipped; dbias may be null).</summary>

@@ -9,3 +9,5 @@ internal struct Count2 : IStaticCount { public static int Value => 2; }
 internal struct Count3 : IStaticCount { public static int Value => 3; }
 internal struct Count4 : IStaticCount { public static int Value => 4; }
 internal struct Count8 : IStaticCount { public static int Value => 8; }
+internal struct Count6 : IStaticCount { public static int Value => 6; }
+internal struct Count12 : IStaticCount { public static int Value => 12; }

@@ -1,0 +1,170 @@
+// One vector vocabulary for every SIMD width .NET offers: kernels are written once, generic over an ISimd operator struct
+// (TensorPrimitives' pattern), and the JIT specialises them for Vector512 (AVX-512), Vector256 (AVX2+FMA) and Vector128
+// (NEON, SSE). CpuIsa picks the widest width the machine runs well and the register tiles that fit its register file.
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
+
+namespace MLNetGpt.Tensors;
+
+/// <summary>
+/// The vector operations kernels use, for one vector type <typeparamref name="TVec"/> of <see cref="Count"/> floats.
+/// <see cref="MultiplyAdd(TVec, TVec, TVec)"/> and its scalar twin round the same way (fused where the width has FMA, a
+/// multiply then an add where it has not), so a kernel's vector body and scalar tail compute identical chains.
+/// </summary>
+internal unsafe interface ISimd<TVec> where TVec : struct
+{
+    /// <summary>Floats per vector.</summary>
+    static abstract int Count { get; }
+
+    /// <summary>Rows of the GEMM register tile: MR × 2 accumulators, 2 B vectors and a broadcast fit the register file.</summary>
+    static abstract int GemmRows { get; }
+
+    static abstract TVec Load(float* p);
+    static abstract void Store(TVec v, float* p);
+    static abstract TVec Broadcast(float x);
+    static abstract TVec Zero { get; }
+
+    /// <summary>a·b + c, fused where the width has FMA.</summary>
+    static abstract TVec MultiplyAdd(TVec a, TVec b, TVec c);
+
+    /// <summary>a·b + c rounded exactly as <see cref="MultiplyAdd(TVec, TVec, TVec)"/> rounds each lane.</summary>
+    static abstract float MultiplyAdd(float a, float b, float c);
+
+    static abstract TVec Add(TVec a, TVec b);
+    static abstract TVec Subtract(TVec a, TVec b);
+    static abstract TVec Multiply(TVec a, TVec b);
+    static abstract TVec Max(TVec a, TVec b);
+
+    /// <summary>Lanes whose index (plus <paramref name="offset"/>) is below <paramref name="limit"/> keep <paramref name="a"/>, the others get <paramref name="fill"/>.</summary>
+    static abstract TVec SelectBelow(TVec a, int offset, int limit, TVec fill);
+
+    static abstract float Sum(TVec v);
+    static abstract float MaxAcross(TVec v);
+}
+
+/// <summary>AVX-512: 16 floats, 32 registers, a 12×32 GEMM tile.</summary>
+internal unsafe struct Simd512 : ISimd<Vector512<float>>
+{
+    public static int Count => 16;
+    public static int GemmRows => 12;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Load(float* p) => Vector512.Load(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector512<float> v, float* p) => v.Store(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Broadcast(float x) => Vector512.Create(x);
+    public static Vector512<float> Zero => Vector512<float>.Zero;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> MultiplyAdd(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Avx512F.FusedMultiplyAdd(a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float MultiplyAdd(float a, float b, float c) => MathF.FusedMultiplyAdd(a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Subtract(Vector512<float> a, Vector512<float> b) => a - b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Multiply(Vector512<float> a, Vector512<float> b) => a * b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Max(Vector512<float> a, Vector512<float> b) => Vector512.Max(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> SelectBelow(Vector512<float> a, int offset, int limit, Vector512<float> fill) =>
+        Vector512.ConditionalSelect(Vector512.LessThan(Vector512<int>.Indices + Vector512.Create(offset), Vector512.Create(limit)).AsSingle(), a, fill);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vector512<float> v) => Vector512.Sum(v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float MaxAcross(Vector512<float> v) => Simd256.MaxAcross(Vector256.Max(v.GetLower(), v.GetUpper()));
+}
+
+/// <summary>AVX2 with FMA: 8 floats, 16 registers, a 6×16 GEMM tile (the BLIS/OpenBLAS Haswell shape).</summary>
+internal unsafe struct Simd256 : ISimd<Vector256<float>>
+{
+    public static int Count => 8;
+    public static int GemmRows => 6;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Load(float* p) => Vector256.Load(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector256<float> v, float* p) => v.Store(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Broadcast(float x) => Vector256.Create(x);
+    public static Vector256<float> Zero => Vector256<float>.Zero;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> MultiplyAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Fma.MultiplyAdd(a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float MultiplyAdd(float a, float b, float c) => MathF.FusedMultiplyAdd(a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Subtract(Vector256<float> a, Vector256<float> b) => a - b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Multiply(Vector256<float> a, Vector256<float> b) => a * b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Vector256.Max(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> SelectBelow(Vector256<float> a, int offset, int limit, Vector256<float> fill) =>
+        Vector256.ConditionalSelect(Vector256.LessThan(Vector256<int>.Indices + Vector256.Create(offset), Vector256.Create(limit)).AsSingle(), a, fill);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vector256<float> v) => Vector256.Sum(v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float MaxAcross(Vector256<float> v) => Simd128.MaxAcross(Vector128.Max(v.GetLower(), v.GetUpper()));
+}
+
+/// <summary>
+/// 128-bit vectors: NEON (32 registers, FMA: a 12×8 GEMM tile) or SSE (16 registers: 6×8; FMA only where the CPU has it,
+/// otherwise a multiply and an add, which rounds differently, so results are deterministic per width, not across widths).
+/// </summary>
+internal unsafe struct Simd128 : ISimd<Vector128<float>>
+{
+    public static int Count => 4;
+    public static int GemmRows => AdvSimd.IsSupported ? 12 : 6;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Load(float* p) => Vector128.Load(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector128<float> v, float* p) => v.Store(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Broadcast(float x) => Vector128.Create(x);
+    public static Vector128<float> Zero => Vector128<float>.Zero;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> MultiplyAdd(Vector128<float> a, Vector128<float> b, Vector128<float> c)
+    {
+        if (Fma.IsSupported) return Fma.MultiplyAdd(a, b, c);
+        if (AdvSimd.IsSupported) return AdvSimd.FusedMultiplyAdd(c, a, b);
+        return a * b + c;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float MultiplyAdd(float a, float b, float c) => Fma.IsSupported || AdvSimd.IsSupported ? MathF.FusedMultiplyAdd(a, b, c) : a * b + c;
+
+    /// <summary>True when <see cref="MultiplyAdd(float, float, float)"/> is fused (the same bits as the wider widths).</summary>
+    public static bool IsFused => Fma.IsSupported || AdvSimd.IsSupported;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Add(Vector128<float> a, Vector128<float> b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Subtract(Vector128<float> a, Vector128<float> b) => a - b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Multiply(Vector128<float> a, Vector128<float> b) => a * b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Max(Vector128<float> a, Vector128<float> b) => Vector128.Max(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> SelectBelow(Vector128<float> a, int offset, int limit, Vector128<float> fill) =>
+        Vector128.ConditionalSelect(Vector128.LessThan(Vector128<int>.Indices + Vector128.Create(offset), Vector128.Create(limit)).AsSingle(), a, fill);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vector128<float> v) => Vector128.Sum(v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float MaxAcross(Vector128<float> v) => MathF.Max(MathF.Max(v.GetElement(0), v.GetElement(1)), MathF.Max(v.GetElement(2), v.GetElement(3)));
+}
+
+/// <summary>The vector widths the CPU kernels can run at.</summary>
+public enum SimdWidth
+{
+    /// <summary>No vectors: scalar loops.</summary>
+    Scalar = 0,
+
+    /// <summary>128-bit vectors (NEON, SSE).</summary>
+    Vector128 = 128,
+
+    /// <summary>256-bit vectors with FMA (AVX2).</summary>
+    Vector256 = 256,
+
+    /// <summary>512-bit vectors (AVX-512).</summary>
+    Vector512 = 512,
+}
+
+/// <summary>Which width the CPU kernels use on this machine (the widest it runs: DOTNET_EnableAVX512=0 or DOTNET_EnableAVX=0 narrow it).</summary>
+public static class CpuIsa
+{
+    /// <summary>The widest width this process can run.</summary>
+    public static SimdWidth Best { get; } =
+        Vector512.IsHardwareAccelerated && Avx512F.IsSupported ? SimdWidth.Vector512
+        : Vector256.IsHardwareAccelerated && Fma.IsSupported ? SimdWidth.Vector256
+        : Vector128.IsHardwareAccelerated ? SimdWidth.Vector128
+        : SimdWidth.Scalar;
+
+    /// <summary>The width the kernels use: <see cref="Best"/>, unless a test narrows it to cover the other kernels.</summary>
+    public static SimdWidth Width => s_width;
+
+    internal static SimdWidth s_width = Best;
+
+    /// <summary>Whether this process can run <paramref name="width"/>.</summary>
+    public static bool Supports(SimdWidth width) => width <= Best;
+
+    /// <summary>A line for logs and benchmarks: the width in use and what the hardware reports.</summary>
+    public static string Describe() =>
+        $"kernels {Width} (best {Best}); Vector512 {Vector512.IsHardwareAccelerated}, Vector256 {Vector256.IsHardwareAccelerated}, " +
+        $"Vector128 {Vector128.IsHardwareAccelerated}, FMA {Fma.IsSupported || AdvSimd.IsSupported}, {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}";
+}

@@ -28,7 +28,7 @@ public sealed partial class BpeTokenizer
     /// <inheritdoc/>
     protected override EncodeResults<int> EncodeToIds(string? text, ReadOnlySpan<char> textSpan, EncodeSettings settings)
     {
-        CheckBudget(settings.MaxTokenCount);
+        TiktokenLimits.CheckBudget(settings.MaxTokenCount);
         var span = text is null ? textSpan : text.AsSpan();
         if (span.IsEmpty) return new EncodeResults<int> { Tokens = [], CharsConsumed = 0 };
         if (settings.ConsiderPreTokenization && settings.MaxTokenCount == int.MaxValue && Pattern.Kind != SplitPatternKind.Custom)
@@ -67,7 +67,7 @@ public sealed partial class BpeTokenizer
     /// <inheritdoc/>
     protected override int CountTokens(string? text, ReadOnlySpan<char> textSpan, EncodeSettings settings)
     {
-        CheckBudget(settings.MaxTokenCount);
+        TiktokenLimits.CheckBudget(settings.MaxTokenCount);
         var span = text is null ? textSpan : text.AsSpan();
         if (span.IsEmpty) return 0;
         if (settings.ConsiderPreTokenization && settings.MaxTokenCount == int.MaxValue)
@@ -85,7 +85,7 @@ public sealed partial class BpeTokenizer
     protected override int GetIndexByTokenCount(string? text, ReadOnlySpan<char> textSpan, EncodeSettings settings, bool fromEnd, out string? normalizedText, out int tokenCount)
     {
         normalizedText = null;
-        CheckBudget(settings.MaxTokenCount);
+        TiktokenLimits.CheckBudget(settings.MaxTokenCount);
         var span = text is null ? textSpan : text.AsSpan();
         if (span.IsEmpty)
         {
@@ -122,12 +122,6 @@ public sealed partial class BpeTokenizer
         }
         bytes = _decodeBytes.AsSpan(_decodeStart[id], _decodeLength[id]);
         return true;
-    }
-
-    private static void CheckBudget(int maxTokenCount)
-    {
-        if (maxTokenCount <= 0)
-            throw new ArgumentOutOfRangeException(nameof(maxTokenCount), maxTokenCount, "The maximum number of tokens must be greater than zero.");
     }
 
     // ---------------------------------------------------------------- pieces with offsets

@@ -369,14 +369,15 @@ public sealed partial class BpeTokenizer : Tokenizer
     {
         public BpeModel Model;
         public IdBuffer Output;
+        public PieceCache Cache;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void OnPiece(ReadOnlySpan<byte> piece) => Model.EncodePiece(piece, Output);
+        public void OnPiece(ReadOnlySpan<byte> piece) => Model.EncodePiece(piece, Output, Cache);
     }
 
     private void EncodeOrdinary(ReadOnlySpan<char> text, IdBuffer output)
     {
-        var encoder = new PieceEncoder { Model = _model, Output = output };
+        var encoder = new PieceEncoder { Model = _model, Output = output, Cache = PieceCache.For(_model) };
         ChunkSplitter.Split(text, Pattern, ref encoder);
     }
 

@@ -42,7 +42,7 @@ public sealed class TextCatalog
     /// A pretrained BPE tokenizer loaded from files, nothing trained: a <c>.tiktoken</c> rank file (with
     /// <paramref name="encodingName"/> "gpt2", "r50k_base" or "cl100k_base" choosing the split pattern and special tokens;
     /// by default the file name), GPT-2's <c>encoder.json</c>/<c>vocab.json</c> plus <paramref name="mergesPath"/>
-    /// (<c>vocab.bpe</c>/<c>merges.txt</c>), or any tokenizer file saved by <c>Tokenizer.Save</c>.
+    /// (<c>vocab.bpe</c>/<c>merges.txt</c>), or any tokenizer file saved by our tokenizers' <c>Save</c>.
     /// </summary>
     public TokenizingEstimator TokenizeIntoBpeIds(string outputColumnName, string? inputColumnName, string vocabularyPath,
         string? mergesPath = null, string? encodingName = null)
@@ -51,7 +51,7 @@ public sealed class TextCatalog
         return TokenizeWith(outputColumnName, inputColumnName, tokenizer);
     }
 
-    /// <summary>Tokenizes with an existing tokenizer (e.g. <c>Tokenizer.Load(path)</c>); Fit learns nothing.</summary>
+    /// <summary>Tokenizes with an existing tokenizer (e.g. <c>TokenizerFile.Load(path)</c>); Fit learns nothing.</summary>
     public TokenizingEstimator TokenizeWith(string outputColumnName, string? inputColumnName, Tokenizer tokenizer)
     {
         ArgumentNullException.ThrowIfNull(tokenizer);

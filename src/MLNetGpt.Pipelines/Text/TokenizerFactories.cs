@@ -38,7 +38,7 @@ internal static class TokenizerFactories
             };
             return BpeTokenizer.LoadTiktoken(vocabularyPath, encoding);
         }
-        // Anything else must be one of our own tokenizer files; Tokenizer.Load recognizes the type by its magic line.
+        // Anything else must be one of our own tokenizer files; TokenizerFile.Load recognizes the type by its magic line.
         return TokenizerFile.Load(vocabularyPath);
     }
 }

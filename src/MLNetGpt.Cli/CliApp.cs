@@ -175,7 +175,7 @@ public static class CliApp
             var inOpt = new Option<string?>("--input") { Description = "Input JSONL (default stdin)." };
             var outOpt2 = new Option<string?>("--output") { Description = "Output JSONL (default stdout)." };
             var tiktoken = new Option<string?>("--tiktoken") { Description = "A .tiktoken rank file." };
-            var encoding = new Option<string?>("--encoding") { Description = "gpt2 or cl100k_base (default: from the file name)." };
+            var encoding = new Option<string?>("--encoding") { Description = $"{TokenizerSource.ShippedEncodings}: alone, the built-in rank table; with --tiktoken, the file's encoding (default: from the file name)." };
             var model = new Option<string?>("--model") { Description = "Use the tokenizer inside this model .zip." };
             var file = new Option<string?>("--tokenizer") { Description = "A tokenizer file saved by MLNetGpt." };
             var cmd = new Command(name, description) { inOpt, outOpt2, tiktoken, encoding, model, file };

@@ -200,7 +200,7 @@ public sealed class CharacterTokenizer : Tokenizer
     /// <inheritdoc/>
     protected override EncodeResults<int> EncodeToIds(string? text, ReadOnlySpan<char> textSpan, EncodeSettings settings)
     {
-        CheckBudget(settings.MaxTokenCount);
+        TiktokenLimits.CheckBudget(settings.MaxTokenCount);
         var span = text is null ? textSpan : text.AsSpan();
         var ids = new List<int>(Math.Min(span.Length, settings.MaxTokenCount));
         var i = 0;
@@ -215,7 +215,7 @@ public sealed class CharacterTokenizer : Tokenizer
     /// <inheritdoc/>
     protected override int CountTokens(string? text, ReadOnlySpan<char> textSpan, EncodeSettings settings)
     {
-        CheckBudget(settings.MaxTokenCount);
+        TiktokenLimits.CheckBudget(settings.MaxTokenCount);
         var span = text is null ? textSpan : text.AsSpan();
         var count = 0;
         for (var i = 0; i < span.Length && count < settings.MaxTokenCount; count++)
@@ -230,7 +230,7 @@ public sealed class CharacterTokenizer : Tokenizer
     protected override int GetIndexByTokenCount(string? text, ReadOnlySpan<char> textSpan, EncodeSettings settings, bool fromEnd, out string? normalizedText, out int tokenCount)
     {
         normalizedText = null;
-        CheckBudget(settings.MaxTokenCount);
+        TiktokenLimits.CheckBudget(settings.MaxTokenCount);
         var span = text is null ? textSpan : text.AsSpan();
         tokenCount = 0;
         if (!fromEnd)
@@ -266,12 +266,6 @@ public sealed class CharacterTokenizer : Tokenizer
     /// <inheritdoc/>
     public override OperationStatus Decode(IEnumerable<int> ids, Span<char> destination, out int idsConsumed, out int charsWritten) =>
         CharDecoder.Decode(ids, TryGetCharacterBytes, destination, out idsConsumed, out charsWritten);
-
-    private static void CheckBudget(int maxTokenCount)
-    {
-        if (maxTokenCount <= 0)
-            throw new ArgumentOutOfRangeException(nameof(maxTokenCount), maxTokenCount, "The maximum number of tokens must be greater than zero.");
-    }
 
     // ---------------------------------------------------------------- decode
 

@@ -87,6 +87,39 @@ public sealed class ToolCommandTests
     }
 
     [TestMethod]
+    [DataRow("gpt2")]
+    [DataRow("r50k_base")]
+    [DataRow("cl100k_base")]
+    [DataRow("o200k_base")]
+    public void TokenizerEncodeWithAnEncodingNameNeedsNoFile(string encoding)
+    {
+        var texts = new[] { "Hello world", " hello<|endoftext|>", "emoji \U0001F600 and ünïcödé" };
+        var jsonl = string.Join("\n", texts.Select(t => JsonSerializer.Serialize(new { text = t }))) + "\n";
+        var r = CliRunner.Run(CancellationToken.None, jsonl, "tokenizer", "encode", "--encoding", encoding);
+        Assert.AreEqual(0, r.ExitCode, r.ToString());
+        var lines = r.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var tokenizer = MLNetGpt.Tokenizers.BpeTokenizer.CreateForEncoding(encoding);
+        for (var i = 0; i < texts.Length; i++)
+            CollectionAssert.AreEqual(tokenizer.Encode(texts[i]), JsonDocument.Parse(lines[i]).RootElement.GetProperty("ids").EnumerateArray().Select(e => e.GetInt32()).ToArray());
+        if (encoding == "gpt2") // tiktoken's GPT-2 ids for "Hello world"
+            CollectionAssert.AreEqual(new[] { 15496, 995 }, JsonDocument.Parse(lines[0]).RootElement.GetProperty("ids").EnumerateArray().Select(e => e.GetInt32()).ToArray());
+        var back = CliRunner.Run(CancellationToken.None, r.Output, "tokenizer", "decode", "--encoding", encoding);
+        Assert.AreEqual(0, back.ExitCode, back.ToString());
+        CollectionAssert.AreEqual(texts, back.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("text").GetString()).ToArray());
+    }
+
+    [TestMethod]
+    public void TokenizerEncodeWithAnEncodingWhosePackageIsMissingSaysWhich()
+    {
+        var r = CliRunner.Run(CancellationToken.None, "{\"text\":\"a\"}\n", "tokenizer", "encode", "--encoding", "p50k_base");
+        Assert.AreEqual(1, r.ExitCode, r.ToString());
+        StringAssert.Contains(r.Error, "Microsoft.ML.Tokenizers.Data.P50kBase");
+        r = CliRunner.Run(CancellationToken.None, "{\"text\":\"a\"}\n", "tokenizer", "encode", "--encoding", "gpt5");
+        Assert.AreEqual(1, r.ExitCode, r.ToString());
+        StringAssert.Contains(r.Error, "o200k_base");
+    }
+
+    [TestMethod]
     public void TokenizerEncodeBadLineNamesTheLineAndWritesNothing()
     {
         var dir = CliRunner.TempDirectory();

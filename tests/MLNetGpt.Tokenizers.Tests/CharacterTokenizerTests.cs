@@ -62,4 +62,51 @@ public sealed class CharacterTokenizerTests
             Assert.AreEqual(text, tokenizer.Decode(tokenizer.Encode(text)));
         }
     }
+
+    /// <summary>
+    /// The Tokenizer API's budgets, indices and decoding into buffers on a character tokenizer equal what the base class
+    /// derives from EncodeToTokens (one token per code point, offsets of one or two UTF-16 units).
+    /// </summary>
+    [TestMethod]
+    public void TokenizerApiBudgetsAndIndicesFollowTheTokenOffsets()
+    {
+        var random = new Random(8);
+        var corpus = EncoderTests.RandomText(random, 400);
+        Microsoft.ML.Tokenizers.Tokenizer tokenizer = CharacterTokenizer.Create(corpus);
+        for (var trial = 0; trial < 200; trial++)
+        {
+            var start = random.Next(corpus.Length);
+            var text = corpus[start..Math.Min(corpus.Length, start + random.Next(40))];
+            if (text.Length > 0 && char.IsLowSurrogate(text[0])) text = text[1..];
+            if (text.Length > 0 && char.IsHighSurrogate(text[^1])) text = text[..^1];
+            var tokens = tokenizer.EncodeToTokens(text, out _);
+            Assert.AreEqual(text, string.Concat(tokens.Select(t => t.Value)));
+            CollectionAssert.AreEqual(tokens.Select(t => t.Id).ToArray(), tokenizer.EncodeToIds(text).ToArray());
+            Assert.AreEqual(tokens.Count, tokenizer.CountTokens(text));
+            for (var max = 1; max <= 5; max++)
+            {
+                var taken = Math.Min(max, tokens.Count);
+                var ids = tokenizer.EncodeToIds(text, max, out _, out var consumed);
+                CollectionAssert.AreEqual(tokens.Take(max).Select(t => t.Id).ToArray(), ids.ToArray());
+                var end = taken == 0 ? 0 : tokens[taken - 1].Offset.End.Value;
+                Assert.AreEqual(end, consumed);
+                Assert.AreEqual(end, tokenizer.GetIndexByTokenCount(text, max, out _, out var count));
+                Assert.AreEqual(taken, count);
+                var fromEnd = taken == 0 ? text.Length : tokens[^taken].Offset.Start.Value;
+                Assert.AreEqual(fromEnd, tokenizer.GetIndexByTokenCountFromEnd(text, max, out _, out count));
+                Assert.AreEqual(taken, count);
+            }
+            var buffer = new char[text.Length];
+            Assert.AreEqual(System.Buffers.OperationStatus.Done, tokenizer.Decode(tokens.Select(t => t.Id), buffer, out var idsConsumed, out var written));
+            Assert.AreEqual((tokens.Count, text), (idsConsumed, new string(buffer, 0, written)));
+            if (text.Length > 0)
+            {
+                Assert.AreEqual(System.Buffers.OperationStatus.DestinationTooSmall, tokenizer.Decode(tokens.Select(t => t.Id), buffer.AsSpan(0, text.Length - 1), out idsConsumed, out written));
+                Assert.AreEqual(text[..written], new string(buffer, 0, written));
+                Assert.AreEqual(tokens.Take(idsConsumed).Sum(t => t.Value.Length), written);
+            }
+        }
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => tokenizer.EncodeToIds("a", 0, out _, out _));
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => tokenizer.Decode([tokenizer is CharacterTokenizer c ? c.VocabularySize : 0]));
+    }
 }

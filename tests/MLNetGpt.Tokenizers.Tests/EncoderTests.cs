@@ -26,6 +26,43 @@ public sealed class EncoderTests
         }
     }
 
+    /// <summary>
+    /// The per-thread cache of merged pieces never changes ids: fast-path ids (cached) equal the offsets path's (never
+    /// cached) while two tokenizers take turns on one thread (each turn rebinds the cache) and while a stream of new
+    /// words fills the cache past its capacity.
+    /// </summary>
+    [TestMethod]
+    public void PieceCacheNeverChangesIds()
+    {
+        var random = new Random(17);
+        const string letters = "abcdefghijklmnopqrstuvwxyzéøß";
+        Tokenizer[] tokenizers = [Encodings.Cl100k, Encodings.Gpt2, BpeTokenizer.Train(SampleText.Text[..30000], new BpeTrainerOptions { VocabularySize = 600 })];
+        string Words()
+        {
+            var sb = new StringBuilder();
+            for (var w = 0; w < 400; w++)
+            {
+                sb.Append(' ');
+                var length = random.Next(3, 12);
+                for (var i = 0; i < length; i++) sb.Append(letters[random.Next(letters.Length)]);
+            }
+            return sb.ToString();
+        }
+        void Check(Tokenizer tokenizer, string text, string what)
+        {
+            var expected = tokenizer.EncodeToTokens(text, out _).Select(t => t.Id).ToArray();
+            CollectionAssert.AreEqual(expected, tokenizer.EncodeToIds(text).ToArray(), what);
+            CollectionAssert.AreEqual(expected, tokenizer.EncodeToIds(text).ToArray(), what + ", again");
+        }
+        for (var round = 0; round < 20; round++)
+        {
+            var text = Words();
+            foreach (var tokenizer in tokenizers) Check(tokenizer, text, $"taking turns, round {round}");
+        }
+        // 60 x 400 new words in a row on one tokenizer: more distinct pieces than the cache holds (16,384).
+        for (var round = 0; round < 60; round++) Check(tokenizers[0], Words(), $"filling, round {round}");
+    }
+
     [TestMethod]
     public void RandomStringsRoundTrip()
     {

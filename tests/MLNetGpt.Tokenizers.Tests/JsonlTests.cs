@@ -26,6 +26,22 @@ public sealed class JsonlTests
     }
 
     [TestMethod]
+    public void AnyMicrosoftTokenizerEncodesWithItsOwnEncodeToIds()
+    {
+        var texts = SampleText.Text.Split('\n').Take(200).Append("a<|endoftext|>b").ToArray();
+        var input = string.Join("\n", texts.Select(t => System.Text.Json.JsonSerializer.Serialize(new { text = t }))) + "\n";
+        var output = new StringWriter();
+        Tokenizer microsoft = Microsoft.ML.Tokenizers.TiktokenTokenizer.CreateForModel("gpt2");
+        JsonlTokenization.EncodeJsonl(new StringReader(input), output, microsoft);
+        var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        for (var i = 0; i < texts.Length; i++)
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(lines[i]);
+            CollectionAssert.AreEqual(microsoft.EncodeToIds(texts[i]).ToArray(), Encodings.Ids(document.RootElement.GetProperty("ids")));
+        }
+    }
+
+    [TestMethod]
     public void BadLinesAreReportedWithTheirNumber()
     {
         var input = "{\"text\":\"a\"}\n{\"text\":\"b\"}\n{\"txt\":\"c\"}\n";

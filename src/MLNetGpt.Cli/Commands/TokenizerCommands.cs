@@ -1,4 +1,5 @@
 // `mlnetgpt tokenizer train|encode|decode`: train a BPE tokenizer, and JSONL batch encoding/decoding in input order.
+// encode/decode take --encoding gpt2|r50k_base|cl100k_base|o200k_base alone (rank tables from the Data packages).
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -8,14 +9,22 @@ using Tokenizer = Microsoft.ML.Tokenizers.Tokenizer;
 
 namespace MLNetGpt.Cli.Commands;
 
-/// <summary>Where a tokenizer comes from: a .tiktoken file (+ encoding), a model .zip, or a tokenizer file we saved.</summary>
+/// <summary>
+/// Where a tokenizer comes from: an encoding name alone (its rank table from the Microsoft.ML.Tokenizers.Data packages),
+/// a .tiktoken file (+ encoding), a model .zip, or a tokenizer file we saved.
+/// </summary>
 public sealed record TokenizerSource(string? TiktokenPath, string? Encoding, string? ModelPath, string? TokenizerPath)
 {
-    /// <summary>Loads the tokenizer; exactly one source must be given.</summary>
+    /// <summary>Encodings whose data packages the CLI ships with (p50k_base's is not served by the package registry).</summary>
+    public const string ShippedEncodings = "gpt2, r50k_base, cl100k_base or o200k_base";
+
+    /// <summary>Loads the tokenizer; exactly one source must be given (<c>--encoding</c> alone counts as one).</summary>
     public Tokenizer Load()
     {
         int given = (TiktokenPath is null ? 0 : 1) + (ModelPath is null ? 0 : 1) + (TokenizerPath is null ? 0 : 1);
-        if (given != 1) throw new CliException("Name exactly one tokenizer: --tiktoken FILE [--encoding gpt2|cl100k_base], --model MODEL.zip or --tokenizer FILE.");
+        if (given == 0 && Encoding is not null) return FromDataPackage(Encoding);
+        if (given != 1)
+            throw new CliException($"Name exactly one tokenizer: --encoding {ShippedEncodings.Replace(" or ", "|").Replace(", ", "|")}, --tiktoken FILE [--encoding NAME], --model MODEL.zip or --tokenizer FILE.");
         if (ModelPath is not null) return LoadedModel.Load(ModelPath).Generator.Tokenizer;
         string path = TiktokenPath ?? TokenizerPath!;
         if (!File.Exists(path)) throw new CliException($"Tokenizer file '{path}' does not exist.");
@@ -27,14 +36,32 @@ public sealed record TokenizerSource(string? TiktokenPath, string? Encoding, str
             {
                 "gpt2" => TiktokenEncoding.Gpt2,
                 "r50k_base" => TiktokenEncoding.R50kBase,
+                "p50k_base" => TiktokenEncoding.P50kBase,
                 "cl100k_base" => TiktokenEncoding.Cl100kBase,
-                _ => throw new CliException($"Unknown encoding '{encodingName}'; expected gpt2, r50k_base or cl100k_base (--encoding)."),
+                "o200k_base" => TiktokenEncoding.O200kBase,
+                _ => throw new CliException($"Unknown encoding '{encodingName}'; expected gpt2, r50k_base, p50k_base, cl100k_base or o200k_base (--encoding)."),
             };
             return BpeTokenizer.LoadTiktoken(path, encoding);
         }
         catch (Exception e) when (e is InvalidDataException or FormatException)
         {
             throw new CliException($"Tokenizer file '{path}' is invalid: {e.Message}");
+        }
+    }
+
+    private static BpeTokenizer FromDataPackage(string encoding)
+    {
+        try
+        {
+            return BpeTokenizer.CreateForEncoding(encoding);
+        }
+        catch (ArgumentException)
+        {
+            throw new CliException($"Unknown encoding '{encoding}'; expected {ShippedEncodings}, or --tiktoken FILE for another rank table.");
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new CliException($"Encoding '{encoding}' is not available without a file: {e.Message}");
         }
     }
 }

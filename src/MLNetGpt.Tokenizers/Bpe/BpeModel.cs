@@ -119,8 +119,8 @@ internal sealed class BpeModel
         return new BpeModel(tokens, byteToId, pairs, null, merges.ToArray());
     }
 
-    /// <summary>Encodes one piece (its UTF-8 bytes) and appends the ids.</summary>
-    public void EncodePiece(ReadOnlySpan<byte> piece, IdBuffer output)
+    /// <summary>Encodes one piece (its UTF-8 bytes) and appends the ids; <paramref name="cache"/>, when given, memoizes merged pieces.</summary>
+    public void EncodePiece(ReadOnlySpan<byte> piece, IdBuffer output, PieceCache? cache = null)
     {
         if (piece.Length == 1)
         {
@@ -131,6 +131,15 @@ internal sealed class BpeModel
         if (_wholeTokens is not null && _wholeTokens.TryGetValue(piece, out var whole))
         {
             output.Add(whole);
+            return;
+        }
+        if (cache is not null && piece.Length <= PieceCache.MaxPieceBytes)
+        {
+            var hash = ByteSpanTable.Hash(piece);
+            if (cache.TryAppend(piece, hash, output)) return;
+            var before = output.Count;
+            MergeSmall(piece, output);
+            cache.Add(piece, hash, output.Span[before..]);
             return;
         }
         if (piece.Length <= SmallPieceBytes) MergeSmall(piece, output);

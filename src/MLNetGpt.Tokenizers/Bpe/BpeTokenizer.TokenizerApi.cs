@@ -17,8 +17,10 @@ namespace MLNetGpt.Tokenizers;
 /// of one character share its range, and a budget (<c>maxTokenCount</c>) never splits them.</item>
 /// <item>There is no normalizer: <c>normalizedText</c> is always null.</item>
 /// </list>
-/// <c>GetIndexByTokenCountFromEnd</c> honours <c>considerPreTokenization</c>; TiktokenTokenizer 2.0.1 reads
-/// <c>considerNormalization</c> in its place there, so the two agree whenever both flags are equal (the default).
+/// Two TiktokenTokenizer 2.0.1 slips we do not copy: <c>GetIndexByTokenCountFromEnd</c> honours
+/// <c>considerPreTokenization</c> (TiktokenTokenizer reads <c>considerNormalization</c> in its place, so the two agree
+/// whenever both flags are equal, the default), and <c>EncodeToIds</c> with <c>considerPreTokenization: false</c>
+/// honours <c>maxTokenCount</c> (TiktokenTokenizer returns every token there; its <c>GetIndexByTokenCount</c> agrees with ours).
 /// Where we differ on purpose: ids follow tiktoken, not TiktokenTokenizer, on astral-plane letters and digits (.NET's
 /// regex sees surrogate halves) and on lone surrogates (U+FFFD, as Python tiktoken); decoding an id the vocabulary does
 /// not have throws instead of skipping it.
@@ -28,7 +30,7 @@ public sealed partial class BpeTokenizer
     /// <inheritdoc/>
     protected override EncodeResults<int> EncodeToIds(string? text, ReadOnlySpan<char> textSpan, EncodeSettings settings)
     {
-        CheckBudget(settings.MaxTokenCount);
+        TiktokenLimits.CheckBudget(settings.MaxTokenCount);
         var span = text is null ? textSpan : text.AsSpan();
         if (span.IsEmpty) return new EncodeResults<int> { Tokens = [], CharsConsumed = 0 };
         if (settings.ConsiderPreTokenization && settings.MaxTokenCount == int.MaxValue && Pattern.Kind != SplitPatternKind.Custom)
@@ -38,9 +40,8 @@ public sealed partial class BpeTokenizer
             EncodeCore(span, SpecialTokenMode.Allowed, buffer);
             return new EncodeResults<int> { Tokens = buffer.ToArray(), CharsConsumed = span.Length };
         }
-        // TiktokenTokenizer ignores the budget when it does not pre-tokenize (the text is one piece, encoded whole).
         var ids = new List<int>();
-        var sink = new TiktokenLimits.FromStart { Budget = settings.ConsiderPreTokenization ? settings.MaxTokenCount : int.MaxValue, Ids = ids };
+        var sink = new TiktokenLimits.FromStart { Budget = settings.MaxTokenCount, Ids = ids };
         ForEachPiece(span, settings.ConsiderPreTokenization, ref sink);
         return new EncodeResults<int> { Tokens = ids, CharsConsumed = sink.CharsConsumed };
     }
@@ -67,7 +68,7 @@ public sealed partial class BpeTokenizer
     /// <inheritdoc/>
     protected override int CountTokens(string? text, ReadOnlySpan<char> textSpan, EncodeSettings settings)
     {
-        CheckBudget(settings.MaxTokenCount);
+        TiktokenLimits.CheckBudget(settings.MaxTokenCount);
         var span = text is null ? textSpan : text.AsSpan();
         if (span.IsEmpty) return 0;
         if (settings.ConsiderPreTokenization && settings.MaxTokenCount == int.MaxValue)
@@ -85,7 +86,7 @@ public sealed partial class BpeTokenizer
     protected override int GetIndexByTokenCount(string? text, ReadOnlySpan<char> textSpan, EncodeSettings settings, bool fromEnd, out string? normalizedText, out int tokenCount)
     {
         normalizedText = null;
-        CheckBudget(settings.MaxTokenCount);
+        TiktokenLimits.CheckBudget(settings.MaxTokenCount);
         var span = text is null ? textSpan : text.AsSpan();
         if (span.IsEmpty)
         {
@@ -122,12 +123,6 @@ public sealed partial class BpeTokenizer
         }
         bytes = _decodeBytes.AsSpan(_decodeStart[id], _decodeLength[id]);
         return true;
-    }
-
-    private static void CheckBudget(int maxTokenCount)
-    {
-        if (maxTokenCount <= 0)
-            throw new ArgumentOutOfRangeException(nameof(maxTokenCount), maxTokenCount, "The maximum number of tokens must be greater than zero.");
     }
 
     // ---------------------------------------------------------------- pieces with offsets

@@ -51,6 +51,7 @@ public sealed partial class BpeTokenizer : Tokenizer
         _vocabularySize = Math.Max(maxId + 1, vocabularySize ?? 0);
         _specialMatcher = new SpecialTokenMatcher(_specialTokens);
         _specialLookup = _specialTokens.GetAlternateLookup<ReadOnlySpan<char>>();
+        PreTokenizer = new Interop.SplitPatternPreTokenizer(pattern, _specialMatcher);
 
         _decodeStart = new int[_vocabularySize];
         _decodeLength = new int[_vocabularySize];
@@ -73,6 +74,12 @@ public sealed partial class BpeTokenizer : Tokenizer
 
     /// <summary>The split pattern.</summary>
     public SplitPattern Pattern { get; }
+
+    /// <summary>
+    /// The split as a <see cref="Microsoft.ML.Tokenizers.PreTokenizer"/>: each special-token string is a piece, and
+    /// <see cref="Pattern"/> splits the text between them (UTF-16 offsets and lengths), as TiktokenTokenizer's pre-tokenizer does.
+    /// </summary>
+    public override Microsoft.ML.Tokenizers.PreTokenizer PreTokenizer { get; }
 
     /// <summary>Special tokens: string → id.</summary>
     public IReadOnlyDictionary<string, int> SpecialTokens => _specialTokens;
@@ -362,14 +369,15 @@ public sealed partial class BpeTokenizer : Tokenizer
     {
         public BpeModel Model;
         public IdBuffer Output;
+        public PieceCache Cache;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void OnPiece(ReadOnlySpan<byte> piece) => Model.EncodePiece(piece, Output);
+        public void OnPiece(ReadOnlySpan<byte> piece) => Model.EncodePiece(piece, Output, Cache);
     }
 
     private void EncodeOrdinary(ReadOnlySpan<char> text, IdBuffer output)
     {
-        var encoder = new PieceEncoder { Model = _model, Output = output };
+        var encoder = new PieceEncoder { Model = _model, Output = output, Cache = PieceCache.For(_model) };
         ChunkSplitter.Split(text, Pattern, ref encoder);
     }
 

@@ -59,7 +59,7 @@ internal static class TiktokenDataPackages
         {
             throw new InvalidOperationException(
                 $"The {name} rank table comes from the NuGet package {package}, which this application does not reference "
-                + $"(assembly '{package}' could not be loaded: {e.Message}). Add <PackageReference Include=\"{package}\" />, "
+                + $"(its assembly could not be loaded). Add <PackageReference Include=\"{package}\" />, "
                 + "or load a .tiktoken file with BpeTokenizer.LoadTiktoken.", e);
         }
         using var compressed = assembly.GetManifestResourceStream(resource)

@@ -10,6 +10,13 @@ namespace MLNetGpt.Tokenizers.Interop;
 /// </summary>
 internal static class TiktokenLimits
 {
+    /// <summary>Rejects a token budget below one, as every budgeted member of the Tokenizer API does.</summary>
+    public static void CheckBudget(int maxTokenCount)
+    {
+        if (maxTokenCount <= 0)
+            throw new ArgumentOutOfRangeException(nameof(maxTokenCount), maxTokenCount, "The maximum number of tokens must be greater than zero.");
+    }
+
     /// <summary>
     /// How many leading tokens of a piece fit in <paramref name="budget"/> (&gt; 0); <paramref name="consumedEnd"/> is where
     /// the taken tokens end (<paramref name="pieceEnd"/> when all fit; the piece start when none does).

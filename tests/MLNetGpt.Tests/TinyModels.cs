@@ -115,3 +115,13 @@ internal sealed class LogCapture
         .Where(m => new[] { nameof(GptTrainer), nameof(BigramTrainer), nameof(TextTokenizingEstimator) }.Any(s => m.Source.StartsWith(s, StringComparison.Ordinal)))
         .ToList();
 }
+
+/// <summary>ML.NET's SchemaShape of a schema, as estimator chains compute it (SchemaShape.Create is internal to Microsoft.ML.Core).</summary>
+internal static class Shapes
+{
+    private static readonly Func<Microsoft.ML.DataViewSchema, SchemaShape> Create =
+        typeof(SchemaShape).GetMethod("Create", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static, [typeof(Microsoft.ML.DataViewSchema)])!
+            .CreateDelegate<Func<Microsoft.ML.DataViewSchema, SchemaShape>>();
+
+    public static SchemaShape Of(Microsoft.ML.DataViewSchema schema) => Create(schema);
+}

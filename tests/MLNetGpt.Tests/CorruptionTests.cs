@@ -237,4 +237,13 @@ public sealed class CorruptionTests
             Assert.Throws<Exception>(() => TextGenerationModel.Load(new MLContext(1), cut, out _), $"kept {keep} of {bytes.Length} bytes");
         }
     }
+
+    [TestMethod]
+    public void NotAZipAndAMissingFileAreErrors()
+    {
+        string notZip = Copy("not-a-zip");
+        File.WriteAllText(notZip, "hello, I am not a zip");
+        Assert.Throws<Exception>(() => TextGenerationModel.Load(new MLContext(1), notZip, out _));
+        Assert.ThrowsExactly<FileNotFoundException>(() => TextGenerationModel.Load(new MLContext(1), Copy("no-such-model"), out _));
+    }
 }

@@ -142,4 +142,37 @@ public sealed class TokenizingTests
         var step = (TextTokenizingTransformer)((TransformerChain<ITransformer>)loaded).First();
         Assert.AreEqual(((TextTokenizingTransformer)model.First()).Tokenizer.GetType(), step.Tokenizer.GetType());
     }
+
+    [TestMethod]
+    public void OurGpt2TokenizerMatchesMicrosoftsAndRoundTripsThroughAModelZip()
+    {
+        string path;
+        try
+        {
+            path = MLNetGpt.Testing.TestData.Tokenizers("gpt2.tiktoken");
+        }
+        catch (DirectoryNotFoundException e)
+        {
+            Assert.Inconclusive($"The shared data folder is absent (a fresh clone): {e.Message}");
+            return;
+        }
+        if (!File.Exists(path)) Assert.Inconclusive($"'{path}' is absent.");
+        var ours = OurBpeTokenizer.LoadTiktoken(path, TiktokenEncoding.Gpt2);
+        var microsofts = TiktokenTokenizer.CreateForModel("gpt2");
+        string sample = TinyModels.Text(3_000);
+        CollectionAssert.AreEqual(microsofts.EncodeToIds(sample).ToArray(), ours.EncodeToIds(sample).ToArray());
+
+        var ml = new MLContext(seed: 21);
+        var model = ml.Transforms.Text.TokenizeIntoBpeIds("Tokens", "Text", ours)
+            .Append(ml.TextGeneration.Trainers.Gpt(TinyModels.TinyGpt(3) with { BlockSize = 8, BatchSize = 2, Generation = new TextGenerationOptions { MaxNewTokens = 5 } }))
+            .Fit(TinyModels.Corpus(ml, 3_000));
+        Assert.AreEqual(50257, model.LastTransformer.Model.VocabularySize);
+        using var dir = new TempDirectory();
+        string zip = Path.Combine(dir.Path, "gpt2.zip");
+        ml.Model.Save(model, TinyModels.Corpus(ml, 1).Schema, zip);
+        var loaded = TextGenerationModel.Load(new MLContext(1), zip, out _);
+        var prompts = TinyModels.PromptView(ml, ["Hello world", "First Citizen:"]);
+        CollectionAssert.AreEqual(new[] { 15496, 995 }, loaded.Transform(prompts).GetColumn<int[]>("Tokens").First());
+        CollectionAssert.AreEqual(model.Transform(prompts).GetColumn<string>("Generated").ToList(), loaded.Transform(prompts).GetColumn<string>("Generated").ToList());
+    }
 }

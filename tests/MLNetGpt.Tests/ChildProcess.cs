@@ -1,4 +1,4 @@
-// Runs this test assembly's Program in a fresh process (a new runtime: nothing registered, nothing cached).
+// Runs this test assembly's Program in a fresh process (a new runtime: nothing registered, nothing cached, a crash stays there).
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -13,24 +13,34 @@ internal static class ChildProcess
         string dir = Path.GetDirectoryName(modelPath)!;
         string promptsPath = Path.Combine(dir, "prompts.json"), outputPath = Path.Combine(dir, "child-output.json");
         File.WriteAllText(promptsPath, JsonSerializer.Serialize(prompts));
+        return Run(["load-and-generate", modelPath, promptsPath, outputPath], outputPath);
+    }
+
+    /// <summary>
+    /// Runs <c>dotnet MLNetGpt.Tests.dll ARGS</c> and returns the JSON it wrote to <paramref name="outputPath"/>. A child that
+    /// crashes writes nothing, which fails the test with its exit code and output; one that runs past a generous bound is
+    /// killed (a bound that only keeps a broken child from hanging the suite, not a timing assertion).
+    /// </summary>
+    public static JsonObject Run(IReadOnlyList<string> args, string outputPath)
+    {
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var a in new[] { typeof(ChildProcess).Assembly.Location, "load-and-generate", modelPath, promptsPath, outputPath })
-            start.ArgumentList.Add(a);
+        start.ArgumentList.Add(typeof(ChildProcess).Assembly.Location);
+        foreach (var a in args) start.ArgumentList.Add(a);
         using var process = Process.Start(start)!;
+        var stdoutTask = process.StandardOutput.ReadToEndAsync();
         var stderrTask = process.StandardError.ReadToEndAsync();
-        string stdout = process.StandardOutput.ReadToEnd(), stderr = stderrTask.Result;
-        // A generous bound, not a timing assertion: it only keeps a broken child from hanging the suite.
         if (!process.WaitForExit(TimeSpan.FromMinutes(5)))
         {
             process.Kill(entireProcessTree: true);
-            Assert.Fail("The child process did not finish.");
+            Assert.Fail($"The child process ({args[0]}) did not finish.");
         }
-        Assert.IsTrue(File.Exists(outputPath), $"The child wrote no output (exit {process.ExitCode}).\n{stdout}\n{stderr}");
+        string stdout = stdoutTask.Result, stderr = stderrTask.Result;
+        Assert.IsTrue(File.Exists(outputPath), $"The child ({args[0]}) wrote no output (exit {process.ExitCode}).\n{stdout}\n{stderr}");
         return JsonNode.Parse(File.ReadAllText(outputPath))!.AsObject();
     }
 }

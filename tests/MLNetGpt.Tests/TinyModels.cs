@@ -18,6 +18,12 @@ public sealed class GeneratedRow
     public string Generated { get; set; } = "";
 }
 
+/// <summary>A row of token ids that no tokenizer step produced.</summary>
+public sealed class IdsRow
+{
+    public int[] Tokens { get; set; } = [];
+}
+
 internal static class TinyModels
 {
     private static readonly Lazy<string> Excerpt = new(() => File.ReadAllText(TestData.CorpusExcerptPath));
@@ -56,12 +62,66 @@ internal static class TinyModels
     /// <summary>A char-level tiny GPT fitted once per test run (read-only: use WithGenerationOptions for other settings).</summary>
     public static (MLContext Ml, ITransformer Model) Gpt => Shared.Value;
 
-    public static string[] Prompts(int count) =>
-        Enumerable.Range(0, count).Select(i => new[] { "ROMEO:", "First Citizen:\n", "To be", "", "KING" }[i % 5] + (i % 3 == 0 ? "" : " a")).ToArray();
+    /// <summary>The shared model's generator.</summary>
+    public static TextGenerationTransformer Generator => TextGenerationModel.Find(Gpt.Model).Generator;
 
-    public static IDataView PromptView(MLContext ml, IEnumerable<string> prompts) => ml.Data.LoadFromEnumerable(prompts.Select(p => new PromptRow { Text = p }));
+    /// <summary>The shared model with other generation settings (the weights are shared).</summary>
+    public static ITransformer WithGeneration(TextGenerationOptions options) => Gpt.Ml.TextGeneration.WithGenerationOptions(Gpt.Model, options);
+
+    public static string[] Prompts(int count) =>
+        Enumerable.Range(0, count).Select(i => new[] { "ROMEO:", "First Citizen:\n", "To be", "", "MENENIUS" }[i % 5] + (i % 3 == 0 ? "" : " a")).ToArray();
+
+    public static IDataView PromptView(MLContext ml, IEnumerable<string> prompts) => ml.Data.LoadFromEnumerable(prompts.Select(p => new PromptRow { Text = p }).ToList());
 
     /// <summary>The Generated column of <paramref name="model"/>.Transform(prompts), in row order.</summary>
     public static List<string> Generate(MLContext ml, ITransformer model, IEnumerable<string> prompts) =>
         ml.Data.CreateEnumerable<GeneratedRow>(model.Transform(PromptView(ml, prompts)), reuseRowObject: false).Select(r => r.Generated).ToList();
+
+    /// <summary>The model's weights as safetensors bytes (equal bytes: equal models).</summary>
+    public static byte[] Weights(ITransformer model)
+    {
+        using var stream = new MemoryStream();
+        TextGenerationModel.Find(model).Generator.Model.SaveWeights(stream);
+        return stream.ToArray();
+    }
+}
+
+/// <summary>IProgress that reports on the training thread (Progress&lt;T&gt; would post to the thread pool, after Fit returns).</summary>
+internal sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
+{
+    public void Report(T value) => report(value);
+}
+
+/// <summary>Collects an MLContext's log messages (subscribe before the work, read after).</summary>
+internal sealed class LogCapture
+{
+    private readonly List<LoggingEventArgs> _messages = [];
+
+    public LogCapture(MLContext ml) => ml.Log += (_, e) =>
+    {
+        lock (_messages) _messages.Add(e);
+    };
+
+    public IReadOnlyList<LoggingEventArgs> Messages
+    {
+        get
+        {
+            lock (_messages) return _messages.ToList();
+        }
+    }
+
+    /// <summary>Messages whose source is one of MLNetGpt's components (they register under these names).</summary>
+    public IReadOnlyList<LoggingEventArgs> FromMLNetGpt => Messages
+        .Where(m => new[] { nameof(GptTrainer), nameof(BigramTrainer), nameof(TextTokenizingEstimator) }.Any(s => m.Source.StartsWith(s, StringComparison.Ordinal)))
+        .ToList();
+}
+
+/// <summary>ML.NET's SchemaShape of a schema, as estimator chains compute it (SchemaShape.Create is internal to Microsoft.ML.Core).</summary>
+internal static class Shapes
+{
+    private static readonly Func<Microsoft.ML.DataViewSchema, SchemaShape> Create =
+        typeof(SchemaShape).GetMethod("Create", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static, [typeof(Microsoft.ML.DataViewSchema)])!
+            .CreateDelegate<Func<Microsoft.ML.DataViewSchema, SchemaShape>>();
+
+    public static SchemaShape Of(Microsoft.ML.DataViewSchema schema) => Create(schema);
 }

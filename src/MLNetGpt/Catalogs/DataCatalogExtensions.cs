@@ -76,7 +76,10 @@ public static class DataCatalogExtensions
             return MLNetAccess.TrainTestData(train, test);
         }
         long cut = (long)Math.Floor(rows * (1 - testFraction));
-        return MLNetAccess.TrainTestData(catalog.TakeRows(data, cut), catalog.SkipRows(data, cut));
+        // ML.NET's TakeRows and SkipRows need a positive count: no train rows is every row skipped, and skipping none is the view.
+        return cut > 0
+            ? MLNetAccess.TrainTestData(catalog.TakeRows(data, cut), catalog.SkipRows(data, cut))
+            : MLNetAccess.TrainTestData(catalog.SkipRows(data, long.MaxValue), data);
     }
 
     private static long CountRows(IDataView data)

@@ -70,7 +70,11 @@ public static class ShakespearePipelineSample
         ITransformer loaded = mlContext.Model.Load(modelPath, out DataViewSchema inputSchema);
 
         // 4. Generate for every prompt of a CSV file (column "Prompt") with ML.NET's loader; rows stream in batches.
-        IDataView prompts = mlContext.Data.LoadFromTextFile<PromptRow>(promptsCsvPath, separatorChar: ',', hasHeader: true, allowQuoting: true);
+        // ML.NET's TextLoader reads RFC 4180 CSV when told that quoted fields may span lines.
+        IDataView prompts = mlContext.Data.CreateTextLoader<PromptRow>(new TextLoader.Options
+        {
+            HasHeader = true, Separators = [','], AllowQuoting = true, ReadMultilines = true,
+        }).Load(promptsCsvPath);
         IDataView renamed = mlContext.Transforms.CopyColumns(inputSchema[0].Name, nameof(PromptRow.Prompt)).Fit(prompts).Transform(prompts);
         IDataView generated = loaded.Transform(renamed);
         string outputPath = Path.Combine(outputDirectory, "generated.tsv");

@@ -47,7 +47,8 @@ public static class DataCatalogExtensions
 
     /// <summary>
     /// Contiguous split for language modelling (nanoGPT's 90/10). A one-row view (a corpus) is cut inside its text column
-    /// <paramref name="textColumnName"/> at character ⌊length × (1 − <paramref name="testFraction"/>)⌋: the train set is the
+    /// <paramref name="textColumnName"/> at character ⌊length × (1 − <paramref name="testFraction"/>)⌋ (one further when that
+    /// would split a surrogate pair): the train set is the
     /// text before, the test set the text after, each a one-row view of that column. Any other view splits by rows: the
     /// first ⌊rows × (1 − testFraction)⌋ rows train, the rest test. ML.NET's own TrainTestSplit is random.
     /// </summary>
@@ -70,7 +71,12 @@ public static class DataCatalogExtensions
                 if (cursor.MoveNext()) getter(ref value);
                 return value.ToString();
             }
-            int Cut(string text) => (int)Math.Floor(text.Length * (1 - testFraction));
+            // never between the halves of a surrogate pair: both sides stay valid text
+            int Cut(string text)
+            {
+                int cut = (int)Math.Floor(text.Length * (1 - testFraction));
+                return cut > 0 && cut < text.Length && char.IsLowSurrogate(text[cut]) && char.IsHighSurrogate(text[cut - 1]) ? cut + 1 : cut;
+            }
             var train = new TextRowsDataView(textColumnName, () => { var t = Text(); return [t[..Cut(t)]]; }, 1);
             var test = new TextRowsDataView(textColumnName, () => { var t = Text(); return [t[Cut(t)..]]; }, 1);
             return MLNetAccess.TrainTestData(train, test);

@@ -62,7 +62,9 @@ public sealed class TextGenerationCatalog
 
     /// <summary>
     /// <paramref name="model"/> with its generator's settings replaced by <paramref name="options"/> (weights shared, not
-    /// copied), e.g. to generate longer texts or with another seed than the saved model says.
+    /// copied), e.g. to generate longer texts or with another seed than the saved model says. All settings are replaced,
+    /// the saved seed included: to change one, start from the saved ones
+    /// (<c>TextGenerationModel.Find(model).Generator.Options with { MaxNewTokens = 500 }</c>).
     /// </summary>
     public TransformerChain<ITransformer> WithGenerationOptions(ITransformer model, TextGenerationOptions options)
     {

@@ -147,6 +147,29 @@ public sealed class CpuKernelTests
         }
     }
 
+    [TestMethod]
+    [DynamicData(nameof(SizeRows))]
+    public void ElementwiseAndRowKernelsMatchReferenceAtEveryWidth(int size)
+    {
+        foreach (var width in Widths.Supported.Skip(1))
+            Widths.At(width, () => { ElementwiseKernelsMatchReference(size); RowKernelsMatchReference(size); });
+    }
+
+    [TestMethod]
+    [DynamicData(nameof(AttentionShapes))]
+    public void AttentionMatchesReferenceAtEveryWidth(int b, int t, int c, int nh)
+    {
+        foreach (var width in Widths.Supported.Skip(1)) Widths.At(width, () => AttentionMatchesReference(b, t, c, nh));
+    }
+
+    [TestMethod]
+    [DataRow(2, 1, 17, 16, 2)] [DataRow(2, 7, 257, 64, 4)] [DataRow(2, 1, 64, 128, 4)] [DataRow(1, 33, 64, 64, 1)] [DataRow(3, 5, 128, 96, 2)]
+    [DataRow(40, 1, 64, 128, 4)] [DataRow(1, 64, 64, 160, 2)]
+    public void CachedAttentionMatchesReferenceAtEveryWidth(int b, int tn, int maxT, int c, int nh)
+    {
+        foreach (var width in Widths.Supported.Skip(1)) Widths.At(width, () => CachedAttentionMatchesReference(b, tn, maxT, c, nh));
+    }
+
     private static void Compare(int n, Action<IComputeBackend, float[]> run, CpuBackend be, double tol, string what)
     {
         var e = new float[n]; var a = new float[n];

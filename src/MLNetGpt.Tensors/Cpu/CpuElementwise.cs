@@ -1,5 +1,6 @@
-// Fast elementwise kernels for CpuBackend (GELU, ReLU, residual, dropout, AdamW, scale, sum of squares): Vector512 bodies with
-// scalar tails (and a scalar path without AVX-512), parallel over fixed chunks of elements, so results never depend on threads.
+// Fast elementwise kernels for CpuBackend (GELU, ReLU, residual, dropout, AdamW, scale, sum of squares): one generic loop
+// per operation at the width CpuIsa picks (or TensorPrimitives, which picks its own), a scalar tail, parallel over fixed
+// chunks of elements, so results never depend on threads.
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
@@ -18,59 +19,51 @@ internal static unsafe class CpuElementwise
     public struct GeluForwardBody : IParallelBody
     {
         public float* Out, In; public long N;
+
         public readonly void Execute(int start, int end, int worker)
         {
             long i = (long)start * Chunk, e = Math.Min((long)end * Chunk, N);
-            if (Vector512.IsHardwareAccelerated)
-                for (; i + 16 <= e; i += 16)
-                {
-                    var x = Vector512.Load(In + i);
-                    var th = Tanh(Vector512.Create(GeluS) * (x + Vector512.Create(0.044715f) * x * x * x));
-                    (Vector512.Create(0.5f) * x * (Vector512<float>.One + th)).Store(Out + i);
-                }
-            if (Vector256.IsHardwareAccelerated)
-                for (; i + 8 <= e; i += 8)
-                {
-                    var x = Vector256.Load(In + i);
-                    var th = Tanh(Vector256.Create(GeluS) * (x + Vector256.Create(0.044715f) * x * x * x));
-                    (Vector256.Create(0.5f) * x * (Vector256<float>.One + th)).Store(Out + i);
-                }
+            i = CpuIsa.Width switch
+            {
+                SimdWidth.Vector512 => Run<Simd512, Vector512<float>>(i, e),
+                SimdWidth.Vector256 => Run<Simd256, Vector256<float>>(i, e),
+                SimdWidth.Vector128 => Run<Simd128, Vector128<float>>(i, e),
+                _ => i,
+            };
             for (; i < e; i++)
             {
                 float x = In[i];
                 Out[i] = 0.5f * x * (1f + MathF.Tanh(GeluS * (x + 0.044715f * x * x * x)));
             }
         }
+
+        private readonly long Run<TOps, TVec>(long i, long e) where TOps : ISimd<TVec> where TVec : struct
+        {
+            var s = TOps.Broadcast(GeluS); var a = TOps.Broadcast(0.044715f); var half = TOps.Broadcast(0.5f); var one = TOps.Broadcast(1f);
+            for (; i + TOps.Count <= e; i += TOps.Count)
+            {
+                var x = TOps.Load(In + i);
+                var th = SimdMath.Tanh<TOps, TVec>(TOps.Multiply(s, TOps.Add(x, TOps.Multiply(TOps.Multiply(TOps.Multiply(a, x), x), x))));
+                TOps.Store(TOps.Multiply(TOps.Multiply(half, x), TOps.Add(one, th)), Out + i);
+            }
+            return i;
+        }
     }
 
     public struct GeluBackwardBody : IParallelBody
     {
         public float* Din, In, Dout; public long N;
+
         public readonly void Execute(int start, int end, int worker)
         {
             long i = (long)start * Chunk, e = Math.Min((long)end * Chunk, N);
-            if (Vector512.IsHardwareAccelerated)
-                for (; i + 16 <= e; i += 16)
-                {
-                    var x = Vector512.Load(In + i);
-                    var x2 = x * x;
-                    var th = Tanh(Vector512.Create(GeluS) * (x + Vector512.Create(0.044715f) * x2 * x));
-                    var sech2 = Vector512<float>.One - th * th;
-                    var half = Vector512.Create(0.5f);
-                    var grad = half * (Vector512<float>.One + th) + half * x * sech2 * Vector512.Create(GeluS) * (Vector512<float>.One + Vector512.Create(3f * 0.044715f) * x2);
-                    (Vector512.Load(Din + i) + grad * Vector512.Load(Dout + i)).Store(Din + i);
-                }
-            if (Vector256.IsHardwareAccelerated)
-                for (; i + 8 <= e; i += 8)
-                {
-                    var x = Vector256.Load(In + i);
-                    var x2 = x * x;
-                    var th = Tanh(Vector256.Create(GeluS) * (x + Vector256.Create(0.044715f) * x2 * x));
-                    var sech2 = Vector256<float>.One - th * th;
-                    var half = Vector256.Create(0.5f);
-                    var grad = half * (Vector256<float>.One + th) + half * x * sech2 * Vector256.Create(GeluS) * (Vector256<float>.One + Vector256.Create(3f * 0.044715f) * x2);
-                    (Vector256.Load(Din + i) + grad * Vector256.Load(Dout + i)).Store(Din + i);
-                }
+            i = CpuIsa.Width switch
+            {
+                SimdWidth.Vector512 => Run<Simd512, Vector512<float>>(i, e),
+                SimdWidth.Vector256 => Run<Simd256, Vector256<float>>(i, e),
+                SimdWidth.Vector128 => Run<Simd128, Vector128<float>>(i, e),
+                _ => i,
+            };
             for (; i < e; i++)
             {
                 float x = In[i];
@@ -79,55 +72,23 @@ internal static unsafe class CpuElementwise
                 Din[i] += grad * Dout[i];
             }
         }
-    }
 
-    // tanh(u) = 1 - 2/(exp(2u) + 1): exact limits ±1 (exp overflow gives 1, underflow gives -1); absolute error ~1e-7.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Tanh(Vector512<float> u) =>
-        Vector512<float>.One - Vector512.Create(2f) / (Exp(u + u) + Vector512<float>.One);
-
-    // exp in float only (Cephes expf: x = k·ln2 + r, |r| ≤ ln2/2, degree-6 polynomial, relative error about 2e-7).
-    // Vector512.Exp widens to double for 1-ulp accuracy, which made GELU 7 % of a nanogpt-cpu training step.
-    // Inputs are clamped to [-87.3, 88.3] so 2^k stays a normal float; tanh saturates long before that.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Exp(Vector512<float> x)
-    {
-        x = Vector512.Min(Vector512.Max(x, Vector512.Create(-87.3f)), Vector512.Create(88.3f));
-        var k = Vector512.Round(x * Vector512.Create(1.44269504088896341f));
-        var r = Vector512.FusedMultiplyAdd(k, Vector512.Create(-0.693359375f), x);
-        r = Vector512.FusedMultiplyAdd(k, Vector512.Create(2.12194440e-4f), r);
-        var p = Vector512.Create(1.9875691500e-4f);
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.3981999507e-3f));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(8.3334519073e-3f));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(4.1665795894e-2f));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.6666665459e-1f));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(5.0000001201e-1f));
-        var y = Vector512.FusedMultiplyAdd(p, r * r, r + Vector512<float>.One);
-        var scale = Vector512.ShiftLeft(Vector512.ConvertToInt32(k) + Vector512.Create(127), 23).AsSingle();
-        return y * scale;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Tanh(Vector256<float> u) =>
-        Vector256<float>.One - Vector256.Create(2f) / (Exp(u + u) + Vector256<float>.One);
-
-    // The Vector256 twin of Exp(Vector512) above, same constants.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Exp(Vector256<float> x)
-    {
-        x = Vector256.Min(Vector256.Max(x, Vector256.Create(-87.3f)), Vector256.Create(88.3f));
-        var k = Vector256.Round(x * Vector256.Create(1.44269504088896341f));
-        var r = Vector256.FusedMultiplyAdd(k, Vector256.Create(-0.693359375f), x);
-        r = Vector256.FusedMultiplyAdd(k, Vector256.Create(2.12194440e-4f), r);
-        var p = Vector256.Create(1.9875691500e-4f);
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1.3981999507e-3f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(8.3334519073e-3f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(4.1665795894e-2f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1.6666665459e-1f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(5.0000001201e-1f));
-        var y = Vector256.FusedMultiplyAdd(p, r * r, r + Vector256<float>.One);
-        var scale = Vector256.ShiftLeft(Vector256.ConvertToInt32(k) + Vector256.Create(127), 23).AsSingle();
-        return y * scale;
+        private readonly long Run<TOps, TVec>(long i, long e) where TOps : ISimd<TVec> where TVec : struct
+        {
+            var s = TOps.Broadcast(GeluS); var a = TOps.Broadcast(0.044715f); var a3 = TOps.Broadcast(3f * 0.044715f);
+            var half = TOps.Broadcast(0.5f); var one = TOps.Broadcast(1f);
+            for (; i + TOps.Count <= e; i += TOps.Count)
+            {
+                var x = TOps.Load(In + i);
+                var x2 = TOps.Multiply(x, x);
+                var th = SimdMath.Tanh<TOps, TVec>(TOps.Multiply(s, TOps.Add(x, TOps.Multiply(TOps.Multiply(a, x2), x))));
+                var sech2 = TOps.Subtract(one, TOps.Multiply(th, th));
+                var grad = TOps.Add(TOps.Multiply(half, TOps.Add(one, th)),
+                    TOps.Multiply(TOps.Multiply(TOps.Multiply(TOps.Multiply(half, x), sech2), s), TOps.Add(one, TOps.Multiply(a3, x2))));
+                TOps.Store(TOps.Add(TOps.Load(Din + i), TOps.Multiply(grad, TOps.Load(Dout + i))), Din + i);
+            }
+            return i;
+        }
     }
 
     public struct ReluForwardBody : IParallelBody
@@ -143,22 +104,25 @@ internal static unsafe class CpuElementwise
     public struct ReluBackwardBody : IParallelBody
     {
         public float* Din, In, Dout; public long N;
+
         public readonly void Execute(int start, int end, int worker)
         {
             long i = (long)start * Chunk, e = Math.Min((long)end * Chunk, N);
-            if (Vector512.IsHardwareAccelerated)
-                for (; i + 16 <= e; i += 16)
-                {
-                    var mask = Vector512.GreaterThan(Vector512.Load(In + i), Vector512<float>.Zero);
-                    (Vector512.Load(Din + i) + (Vector512.Load(Dout + i) & mask)).Store(Din + i);
-                }
-            if (Vector256.IsHardwareAccelerated)
-                for (; i + 8 <= e; i += 8)
-                {
-                    var mask = Vector256.GreaterThan(Vector256.Load(In + i), Vector256<float>.Zero);
-                    (Vector256.Load(Din + i) + (Vector256.Load(Dout + i) & mask)).Store(Din + i);
-                }
+            i = CpuIsa.Width switch
+            {
+                SimdWidth.Vector512 => Run<Simd512, Vector512<float>>(i, e),
+                SimdWidth.Vector256 => Run<Simd256, Vector256<float>>(i, e),
+                SimdWidth.Vector128 => Run<Simd128, Vector128<float>>(i, e),
+                _ => i,
+            };
             for (; i < e; i++) if (In[i] > 0) Din[i] += Dout[i];
+        }
+
+        private readonly long Run<TOps, TVec>(long i, long e) where TOps : ISimd<TVec> where TVec : struct
+        {
+            for (; i + TOps.Count <= e; i += TOps.Count)
+                TOps.Store(TOps.Add(TOps.Load(Din + i), TOps.WherePositive(TOps.Load(In + i), TOps.Load(Dout + i))), Din + i);
+            return i;
         }
     }
 
@@ -208,43 +172,17 @@ internal static unsafe class CpuElementwise
     {
         public float* P, G, M, V; public long N;
         public float Lr, Beta1, Beta2, Eps, Wd, C1, C2;
+
         public readonly void Execute(int start, int end, int worker)
         {
             long i = (long)start * Chunk, e = Math.Min((long)end * Chunk, N);
-            if (Vector512.IsHardwareAccelerated)
+            i = CpuIsa.Width switch
             {
-                var b1 = Vector512.Create(Beta1); var ob1 = Vector512.Create(1f - Beta1);
-                var b2 = Vector512.Create(Beta2); var ob2 = Vector512.Create(1f - Beta2);
-                var c1 = Vector512.Create(C1); var c2 = Vector512.Create(C2);
-                var lr = Vector512.Create(Lr); var eps = Vector512.Create(Eps); var wd = Vector512.Create(Wd);
-                for (; i + 16 <= e; i += 16)
-                {
-                    var g = Vector512.Load(G + i);
-                    var m = b1 * Vector512.Load(M + i) + ob1 * g;
-                    var v = b2 * Vector512.Load(V + i) + ob2 * g * g;
-                    m.Store(M + i); v.Store(V + i);
-                    var p = Vector512.Load(P + i);
-                    var mh = m / c1; var vh = v / c2;
-                    (p - lr * (mh / (Vector512.Sqrt(vh) + eps) + wd * p)).Store(P + i);
-                }
-            }
-            if (Vector256.IsHardwareAccelerated)
-            {
-                var b1 = Vector256.Create(Beta1); var ob1 = Vector256.Create(1f - Beta1);
-                var b2 = Vector256.Create(Beta2); var ob2 = Vector256.Create(1f - Beta2);
-                var c1 = Vector256.Create(C1); var c2 = Vector256.Create(C2);
-                var lr = Vector256.Create(Lr); var eps = Vector256.Create(Eps); var wd = Vector256.Create(Wd);
-                for (; i + 8 <= e; i += 8)
-                {
-                    var g = Vector256.Load(G + i);
-                    var m = b1 * Vector256.Load(M + i) + ob1 * g;
-                    var v = b2 * Vector256.Load(V + i) + ob2 * g * g;
-                    m.Store(M + i); v.Store(V + i);
-                    var p = Vector256.Load(P + i);
-                    var mh = m / c1; var vh = v / c2;
-                    (p - lr * (mh / (Vector256.Sqrt(vh) + eps) + wd * p)).Store(P + i);
-                }
-            }
+                SimdWidth.Vector512 => Run<Simd512, Vector512<float>>(i, e),
+                SimdWidth.Vector256 => Run<Simd256, Vector256<float>>(i, e),
+                SimdWidth.Vector128 => Run<Simd128, Vector128<float>>(i, e),
+                _ => i,
+            };
             for (; i < e; i++)
             {
                 float g = G[i];
@@ -253,6 +191,28 @@ internal static unsafe class CpuElementwise
                 float mh = m / C1, vh = v / C2;
                 P[i] -= Lr * (mh / (MathF.Sqrt(vh) + Eps) + Wd * P[i]);
             }
+        }
+
+        // The scalar tail's formula, operation for operation (products, then sums; no fused multiply-adds), so every element
+        // gets the same bits whichever loop updates it.
+        private readonly long Run<TOps, TVec>(long i, long e) where TOps : ISimd<TVec> where TVec : struct
+        {
+            var b1 = TOps.Broadcast(Beta1); var ob1 = TOps.Broadcast(1f - Beta1);
+            var b2 = TOps.Broadcast(Beta2); var ob2 = TOps.Broadcast(1f - Beta2);
+            var c1 = TOps.Broadcast(C1); var c2 = TOps.Broadcast(C2);
+            var lr = TOps.Broadcast(Lr); var eps = TOps.Broadcast(Eps); var wd = TOps.Broadcast(Wd);
+            for (; i + TOps.Count <= e; i += TOps.Count)
+            {
+                var g = TOps.Load(G + i);
+                var m = TOps.Add(TOps.Multiply(b1, TOps.Load(M + i)), TOps.Multiply(ob1, g));
+                var v = TOps.Add(TOps.Multiply(b2, TOps.Load(V + i)), TOps.Multiply(TOps.Multiply(ob2, g), g));
+                TOps.Store(m, M + i); TOps.Store(v, V + i);
+                var p = TOps.Load(P + i);
+                var mh = TOps.Divide(m, c1); var vh = TOps.Divide(v, c2);
+                var step = TOps.Add(TOps.Divide(mh, TOps.Add(TOps.Sqrt(vh), eps)), TOps.Multiply(wd, p));
+                TOps.Store(TOps.Subtract(p, TOps.Multiply(lr, step)), P + i);
+            }
+            return i;
         }
     }
 

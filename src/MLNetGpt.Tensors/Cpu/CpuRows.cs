@@ -47,9 +47,21 @@ internal static unsafe class CpuRows
     public struct LayerNormForwardBody : IParallelBody
     {
         public float* Out, Mean, Rstd, In, W, Bias; public int C;
+
         public readonly void Execute(int start, int end, int worker)
         {
-            int c = C;
+            switch (CpuIsa.Width)
+            {
+                case SimdWidth.Vector512: Run<Simd512, Vector512<float>>(start, end); break;
+                case SimdWidth.Vector256: Run<Simd256, Vector256<float>>(start, end); break;
+                case SimdWidth.Vector128: Run<Simd128, Vector128<float>>(start, end); break;
+                default: Run<Simd128, Vector128<float>>(start, end, vectors: false); break;
+            }
+        }
+
+        private readonly void Run<TOps, TVec>(int start, int end, bool vectors = true) where TOps : ISimd<TVec> where TVec : struct
+        {
+            int c = C, w = vectors ? TOps.Count : int.MaxValue;
             for (int row = start; row < end; row++)
             {
                 float* x = In + (long)row * c;
@@ -58,23 +70,23 @@ internal static unsafe class CpuRows
                 // two-pass variance: Σ (x - m)² is stable where E[x²] - m² is not
                 float var = 0;
                 int k = 0;
-                if (Vector512.IsHardwareAccelerated && c >= 16)
+                if (c >= w)
                 {
-                    var acc = Vector512<float>.Zero; var mv = Vector512.Create(m);
-                    for (; k + 16 <= c; k += 16) { var d = Vector512.Load(x + k) - mv; acc += d * d; }
-                    var = Vector512.Sum(acc);
+                    var acc = TOps.Zero; var mv = TOps.Broadcast(m);
+                    for (; k + w <= c; k += w) { var d = TOps.Subtract(TOps.Load(x + k), mv); acc = TOps.Add(acc, TOps.Multiply(d, d)); }
+                    var = TOps.Sum(acc);
                 }
                 for (; k < c; k++) { float d = x[k] - m; var += d * d; }
                 float s = 1f / MathF.Sqrt(var / c + ReferenceBackend.LayerNormEpsilon);
                 k = 0;
-                if (Vector512.IsHardwareAccelerated)
+                if (vectors)
                 {
-                    var mv = Vector512.Create(m); var sv = Vector512.Create(s);
-                    for (; k + 16 <= c; k += 16)
+                    var mv = TOps.Broadcast(m); var sv = TOps.Broadcast(s);
+                    for (; k + w <= c; k += w)
                     {
-                        var n = (Vector512.Load(x + k) - mv) * sv * Vector512.Load(W + k);
-                        if (Bias != null) n += Vector512.Load(Bias + k);
-                        n.Store(o + k);
+                        var n = TOps.Multiply(TOps.Multiply(TOps.Subtract(TOps.Load(x + k), mv), sv), TOps.Load(W + k));
+                        if (Bias != null) n = TOps.Add(n, TOps.Load(Bias + k));
+                        TOps.Store(n, o + k);
                     }
                 }
                 for (; k < c; k++) o[k] = (x[k] - m) * s * W[k] + (Bias == null ? 0f : Bias[k]);
@@ -88,38 +100,51 @@ internal static unsafe class CpuRows
     public struct LayerNormBackwardInputBody : IParallelBody
     {
         public float* Din, Dout, In, W, Mean, Rstd; public int C;
+
         public readonly void Execute(int start, int end, int worker)
         {
-            int c = C;
+            switch (CpuIsa.Width)
+            {
+                case SimdWidth.Vector512: Run<Simd512, Vector512<float>>(start, end); break;
+                case SimdWidth.Vector256: Run<Simd256, Vector256<float>>(start, end); break;
+                case SimdWidth.Vector128: Run<Simd128, Vector128<float>>(start, end); break;
+                default: Run<Simd128, Vector128<float>>(start, end, vectors: false); break;
+            }
+        }
+
+        private readonly void Run<TOps, TVec>(int start, int end, bool vectors = true) where TOps : ISimd<TVec> where TVec : struct
+        {
+            int c = C, w = vectors ? TOps.Count : int.MaxValue;
             for (int row = start; row < end; row++)
             {
                 float* x = In + (long)row * c, d = Dout + (long)row * c, di = Din + (long)row * c;
                 float m = Mean[row], s = Rstd[row];
                 float a = 0, b = 0;
                 int k = 0;
-                if (Vector512.IsHardwareAccelerated && c >= 16)
+                if (c >= w)
                 {
-                    var mv = Vector512.Create(m); var sv = Vector512.Create(s);
-                    var av = Vector512<float>.Zero; var bv = Vector512<float>.Zero;
-                    for (; k + 16 <= c; k += 16)
+                    var mv = TOps.Broadcast(m); var sv = TOps.Broadcast(s);
+                    var av = TOps.Zero; var bv = TOps.Zero;
+                    for (; k + w <= c; k += w)
                     {
-                        var norm = (Vector512.Load(x + k) - mv) * sv;
-                        var dn = Vector512.Load(W + k) * Vector512.Load(d + k);
-                        av += dn; bv += dn * norm;
+                        var norm = TOps.Multiply(TOps.Subtract(TOps.Load(x + k), mv), sv);
+                        var dn = TOps.Multiply(TOps.Load(W + k), TOps.Load(d + k));
+                        av = TOps.Add(av, dn); bv = TOps.Add(bv, TOps.Multiply(dn, norm));
                     }
-                    a = Vector512.Sum(av); b = Vector512.Sum(bv);
+                    a = TOps.Sum(av); b = TOps.Sum(bv);
                 }
                 for (; k < c; k++) { float norm = (x[k] - m) * s; float dn = W[k] * d[k]; a += dn; b += dn * norm; }
                 a /= c; b /= c;
                 k = 0;
-                if (Vector512.IsHardwareAccelerated)
+                if (vectors)
                 {
-                    var mv = Vector512.Create(m); var sv = Vector512.Create(s); var av = Vector512.Create(a); var bv = Vector512.Create(b);
-                    for (; k + 16 <= c; k += 16)
+                    var mv = TOps.Broadcast(m); var sv = TOps.Broadcast(s); var av = TOps.Broadcast(a); var bv = TOps.Broadcast(b);
+                    for (; k + w <= c; k += w)
                     {
-                        var norm = (Vector512.Load(x + k) - mv) * sv;
-                        var dn = Vector512.Load(W + k) * Vector512.Load(d + k);
-                        (Vector512.Load(di + k) + (dn - av - norm * bv) * sv).Store(di + k);
+                        var norm = TOps.Multiply(TOps.Subtract(TOps.Load(x + k), mv), sv);
+                        var dn = TOps.Multiply(TOps.Load(W + k), TOps.Load(d + k));
+                        var delta = TOps.Multiply(TOps.Subtract(TOps.Subtract(dn, av), TOps.Multiply(norm, bv)), sv);
+                        TOps.Store(TOps.Add(TOps.Load(di + k), delta), di + k);
                     }
                 }
                 for (; k < c; k++)
@@ -135,40 +160,53 @@ internal static unsafe class CpuRows
     public struct LayerNormBackwardParamsBody : IParallelBody
     {
         public float* Dw, Db, Dout, In, Mean, Rstd; public int N, C;
+
         public readonly void Execute(int start, int end, int worker)
+        {
+            switch (CpuIsa.Width)
+            {
+                case SimdWidth.Vector512: Run<Simd512, Vector512<float>>(start, end); break;
+                case SimdWidth.Vector256: Run<Simd256, Vector256<float>>(start, end); break;
+                case SimdWidth.Vector128: Run<Simd128, Vector128<float>>(start, end); break;
+                default: Run<Simd128, Vector128<float>>(start, end, vectors: false); break;
+            }
+        }
+
+        // Each channel's sums run over the rows in order (vector lanes are channels), so the width does not change the bits.
+        private readonly void Run<TOps, TVec>(int start, int end, bool vectors = true) where TOps : ISimd<TVec> where TVec : struct
         {
             int c0 = start * ChannelBlock, c1 = Math.Min(end * ChannelBlock, C);
             for (int cb = c0; cb < c1; cb += ChannelBlock)
             {
-                int ce = Math.Min(cb + ChannelBlock, c1);
-                if (Vector512.IsHardwareAccelerated && ce - cb == 16)
+                int ce = Math.Min(cb + ChannelBlock, c1), k = cb;
+                if (vectors)
                 {
-                    var dw = Vector512.Load(Dw + cb);
-                    var db = Db == null ? default : Vector512.Load(Db + cb);
-                    for (int row = 0; row < N; row++)
+                    for (; k + TOps.Count <= ce; k += TOps.Count)
                     {
-                        var d = Vector512.Load(Dout + (long)row * C + cb);
-                        var norm = (Vector512.Load(In + (long)row * C + cb) - Vector512.Create(Mean[row])) * Vector512.Create(Rstd[row]);
-                        dw += norm * d;
-                        db += d;
-                    }
-                    dw.Store(Dw + cb);
-                    if (Db != null) db.Store(Db + cb);
-                }
-                else
-                {
-                    for (int k = cb; k < ce; k++)
-                    {
-                        float dw = Dw[k], db = Db == null ? 0f : Db[k];
+                        var dw = TOps.Load(Dw + k);
+                        var db = Db == null ? TOps.Zero : TOps.Load(Db + k);
                         for (int row = 0; row < N; row++)
                         {
-                            float d = Dout[(long)row * C + k];
-                            dw += (In[(long)row * C + k] - Mean[row]) * Rstd[row] * d;
-                            db += d;
+                            var d = TOps.Load(Dout + (long)row * C + k);
+                            var norm = TOps.Multiply(TOps.Subtract(TOps.Load(In + (long)row * C + k), TOps.Broadcast(Mean[row])), TOps.Broadcast(Rstd[row]));
+                            dw = TOps.Add(dw, TOps.Multiply(norm, d));
+                            db = TOps.Add(db, d);
                         }
-                        Dw[k] = dw;
-                        if (Db != null) Db[k] = db;
+                        TOps.Store(dw, Dw + k);
+                        if (Db != null) TOps.Store(db, Db + k);
                     }
+                }
+                for (; k < ce; k++)
+                {
+                    float dw = Dw[k], db = Db == null ? 0f : Db[k];
+                    for (int row = 0; row < N; row++)
+                    {
+                        float d = Dout[(long)row * C + k];
+                        dw += (In[(long)row * C + k] - Mean[row]) * Rstd[row] * d;
+                        db += d;
+                    }
+                    Dw[k] = dw;
+                    if (Db != null) Db[k] = db;
                 }
             }
         }

@@ -31,8 +31,8 @@ public sealed class RunSafetyTests
         return copy;
     }
 
-    private static Dictionary<string, string> Hashes(string dir) => Directory.GetFiles(dir).ToDictionary(Path.GetFileName,
-        f => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(f))))!;
+    private static Dictionary<string, string> Hashes(string dir) => Directory.GetFiles(dir).ToDictionary(f => Path.GetFileName(f)!,
+        f => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(f))));
 
     private static void AssertUnchanged(Dictionary<string, string> before, string dir, CliResult r, params string[] except)
     {

@@ -150,6 +150,14 @@ public sealed class RunSafetyTests
     }
 
     [TestMethod]
+    public void EvalWithoutDataUsesTheRunsRecordedCorpus()
+    {
+        var r = CliRunner.Run("eval", Path.Combine(_run, "model.zip"), "--max-batches", "2");
+        Assert.AreEqual(0, r.ExitCode, r.ToString());
+        StringAssert.Contains(r.Output, Path.GetFileName(TestCorpus.Path));
+    }
+
+    [TestMethod]
     public void AResumeKilledAfterTheFinalCheckpointFinishesTheSameRun()
     {
         // The state after a kill -9 between the final checkpoint and model.zip: the checkpoint is at the last step.

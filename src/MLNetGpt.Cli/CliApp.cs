@@ -70,7 +70,18 @@ public static class CliApp
         {
             var root = Build(output, error, input, console, ct);
             var config = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
-            return await root.Parse(args).InvokeAsync(config, ct);
+            var parsed = root.Parse(args);
+            if (parsed.Errors.Count > 0 && parsed.Errors.All(e => CliMessages.ParseError(e.Message) is not null))
+            {
+                // Values of the wrong type: say what the option expects in words, not as a .NET type name.
+                foreach (var e in parsed.Errors) error.WriteLine($"error: {CliMessages.ParseError(e.Message)}");
+                var names = new List<string>();
+                for (var r = parsed.CommandResult; r is not null && r.Command is not RootCommand; r = r.Parent as System.CommandLine.Parsing.CommandResult)
+                    names.Insert(0, r.Command.Name);
+                error.WriteLine($"See: mlnetgpt {string.Join(' ', names)} --help");
+                return ExitCodes.Error;
+            }
+            return await parsed.InvokeAsync(config, ct);
         }
         catch (PipelineConfigException e) { return Fail(error, e.Message, ExitCodes.ConfigError); }
         catch (CliException e) { return Fail(error, e.Message, e.ExitCode); }

@@ -62,6 +62,19 @@ public sealed class CommandInputTests
     }
 
     [TestMethod]
+    [DataRow("--top-k", "abc", "a whole number")]
+    [DataRow("--temperature", "warm", "a number")]
+    [DataRow("--seed", "1.5", "a whole number")]
+    public void AValueOfTheWrongTypeSaysWhatTheOptionExpects(string option, string value, string expected)
+    {
+        var r = CliRunner.Run("generate", _model, "--prompt", "a", option, value);
+        Assert.AreEqual(1, r.ExitCode, r.ToString());
+        StringAssert.Contains(r.Error, $"{option} expects {expected}, got '{value}'");
+        StringAssert.Contains(r.Error, "mlnetgpt generate --help");
+        Assert.IsFalse(r.Error.Contains("System.", StringComparison.Ordinal), r.Error);
+    }
+
+    [TestMethod]
     public void APromptOutsideTheVocabularyIsExplainedWithoutLibraryAdvice()
     {
         var r = CliRunner.Run("generate", _model, "--prompt", "\u4e2d");

@@ -55,6 +55,25 @@ public static partial class CliMessages
         return $"{option}{value} is invalid: it {rule.TrimEnd('.')}.";
     }
 
+    /// <summary>
+    /// "--top-k expects a whole number, got 'abc'." for System.CommandLine's "Cannot parse argument 'abc' for option
+    /// '--top-k' as expected type 'System.Nullable`1[System.Int32]'."; null for any other parse error.
+    /// </summary>
+    public static string? ParseError(string message)
+    {
+        var m = CannotParse().Match(message);
+        if (!m.Success) return null;
+        string type = m.Groups["type"].Value;
+        string expected = type.Contains("Int", StringComparison.Ordinal) ? "a whole number"
+            : type.Contains("Single", StringComparison.Ordinal) || type.Contains("Double", StringComparison.Ordinal) || type.Contains("Decimal", StringComparison.Ordinal) ? "a number"
+            : type.Contains("Boolean", StringComparison.Ordinal) ? "true or false"
+            : "another kind of value";
+        return $"{m.Groups["option"].Value} expects {expected}, got '{m.Groups["value"].Value}'.";
+    }
+
+    [GeneratedRegex(@"^Cannot parse argument '(?<value>.*)' for (option|argument) '(?<option>[^']*)' as expected type '(?<type>[^']*)'\.?$", RegexOptions.CultureInvariant | RegexOptions.Singleline)]
+    private static partial Regex CannotParse();
+
     [GeneratedRegex(@"\s*Actual value was [^\r\n]*\.?", RegexOptions.CultureInvariant)]
     private static partial Regex ActualValue();
 

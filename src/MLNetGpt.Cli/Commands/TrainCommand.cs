@@ -31,8 +31,7 @@ public static class TrainCommand
     /// </summary>
     public static async Task<int> RunAsync(TrainRequest request, TextWriter output, TextWriter error, bool live, CancellationToken cancellationToken)
     {
-        var start = request.ResumeDirectory is { } resumeDir ? PrepareResume(request, resumeDir, error) : PrepareNewRun(request);
-        var d = start.Definition;
+        var start = request.ResumeDirectory is { } resumeDir ? PrepareResume(request, resumeDir) : PrepareNewRun(request);
         var run = start.Run;
         bool created = false;
         if (start.Resume is null) run = RunFolder.Create(run.Path, out created);
@@ -65,7 +64,7 @@ public static class TrainCommand
 
     // A resume continues the run as configured: only the recipe (train.*), sampling (generate.*), the device and where
     // the corpus file lies may change, and the checkpoint must have been trained on this very corpus and model.
-    private static Start PrepareResume(TrainRequest request, string directory, TextWriter error)
+    private static Start PrepareResume(TrainRequest request, string directory)
     {
         if (request.PipelinePath is not null)
             throw new CliException($"train --resume continues the run with its own config.json; drop the pipeline file '{request.PipelinePath}' (overrides are key=value).");

@@ -296,8 +296,12 @@ public sealed class LanguageModelTrainer
     /// Runs steps from <see cref="Step"/> to <see cref="TrainingOptions.MaxIters"/>. Progress is reported every LogInterval steps and
     /// after each evaluation; <paramref name="checkpoint"/> is called every CheckpointInterval steps, on cancellation and at the end
     /// (the callback typically calls <see cref="SaveCheckpoint(string)"/>). Cancellation stops between steps and returns a result with
-    /// <see cref="TrainingResult.Cancelled"/> set instead of throwing.
+    /// <see cref="TrainingResult.Cancelled"/> set instead of throwing. A run with no step left still makes the final loss estimate.
     /// </summary>
+    /// <exception cref="TrainingDivergedException">
+    /// A step's loss, a loss estimate, a weight or a moment became NaN or infinite; neither the progress handler nor the
+    /// checkpoint hook saw that state, so the last checkpoint written is the last good one.
+    /// </exception>
     public TrainingResult Run(IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default,
         Action<LanguageModelTrainer>? checkpoint = null)
     {

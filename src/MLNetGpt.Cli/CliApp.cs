@@ -1,5 +1,6 @@
 // The mlnetgpt command tree (System.CommandLine) and its error handling: known errors print one clear line and exit non-zero.
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using MLNetGpt.Cli.Commands;
 using MLNetGpt.Cli.Configuration;
@@ -14,8 +15,9 @@ public static class CliApp
 {
     /// <summary>
     /// Runs the command line <paramref name="args"/> writing to the given writers; returns the exit code
-    /// (0 ok, 1 bad input, 2 bad pipeline/override, 130 stopped by Ctrl+C). When the writers are the real console,
-    /// Ctrl+C cancels the running command cleanly (training writes a checkpoint first) and a live progress bar is shown.
+    /// (0 ok, 1 bad input, 2 bad pipeline/override, 130 stopped by Ctrl+C, 143 stopped by SIGTERM). When the writers are the
+    /// real console, Ctrl+C and SIGTERM cancel the running command cleanly (training writes a checkpoint first; a second
+    /// signal ends the process at once) and a live progress bar is shown.
     /// </summary>
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken,
         TextReader? input = null)
@@ -23,7 +25,9 @@ public static class CliApp
         input ??= Console.In;
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         bool console = ReferenceEquals(output, Console.Out);
+        bool terminated = false;
         ConsoleCancelEventHandler? onCancel = null;
+        PosixSignalRegistration? onTerminate = null;
         if (console)
         {
             onCancel = (_, e) =>
@@ -34,12 +38,50 @@ public static class CliApp
                 cts.Cancel();
             };
             Console.CancelKeyPress += onCancel;
+            // SIGTERM (kill, docker stop, systemd) stops the same way as Ctrl+C: checkpoint, then exit 143.
+            try
+            {
+                onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+                {
+                    if (cts.IsCancellationRequested) return; // a second signal terminates as usual
+                    context.Cancel = true;
+                    terminated = true;
+                    error.WriteLine("terminate signal: stopping after the current step...");
+                    cts.Cancel();
+                });
+            }
+            catch (PlatformNotSupportedException) { } // no SIGTERM here: the runtime's default handling stays
         }
         try
         {
-            var root = Build(output, error, input, console, cts.Token);
+            int code = await RunCoreAsync(args, output, error, input, console, cts.Token);
+            return terminated && code == ExitCodes.Cancelled ? ExitCodes.Terminated : code;
+        }
+        finally
+        {
+            if (onCancel is not null) Console.CancelKeyPress -= onCancel;
+            onTerminate?.Dispose();
+        }
+    }
+
+    private static async Task<int> RunCoreAsync(string[] args, TextWriter output, TextWriter error, TextReader input, bool console, CancellationToken ct)
+    {
+        try
+        {
+            var root = Build(output, error, input, console, ct);
             var config = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
-            return await root.Parse(args).InvokeAsync(config, cts.Token);
+            var parsed = root.Parse(args);
+            if (parsed.Errors.Count > 0 && parsed.Errors.All(e => CliMessages.ParseError(e.Message) is not null))
+            {
+                // Values of the wrong type: say what the option expects in words, not as a .NET type name.
+                foreach (var e in parsed.Errors) error.WriteLine($"error: {CliMessages.ParseError(e.Message)}");
+                var names = new List<string>();
+                for (var r = parsed.CommandResult; r is not null && r.Command is not RootCommand; r = r.Parent as System.CommandLine.Parsing.CommandResult)
+                    names.Insert(0, r.Command.Name);
+                error.WriteLine($"See: mlnetgpt {string.Join(' ', names)} --help");
+                return ExitCodes.Error;
+            }
+            return await parsed.InvokeAsync(config, ct);
         }
         catch (PipelineConfigException e) { return Fail(error, e.Message, ExitCodes.ConfigError); }
         catch (CliException e) { return Fail(error, e.Message, e.ExitCode); }
@@ -47,11 +89,7 @@ public static class CliApp
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException or ArgumentException
             or FormatException or JsonException or IOException or UnauthorizedAccessException or KeyNotFoundException or InvalidOperationException)
         {
-            return Fail(error, e.Message, ExitCodes.Error);
-        }
-        finally
-        {
-            if (onCancel is not null) Console.CancelKeyPress -= onCancel;
+            return Fail(error, e is ArgumentException ? CliMessages.Clean(e) : e.Message, ExitCodes.Error);
         }
     }
 
@@ -148,7 +186,7 @@ public static class CliApp
             else
             {
                 string kind = p.GetValue(prepKind)!;
-                string Corpus() => File.ReadAllText(inputPath ?? MLNetGpt.Models.Data.TinyShakespeare.Locate());
+                string Corpus() => CorpusFile.Read(inputPath ?? CorpusFile.LocateTinyShakespeare(null, "--input")).Text;
                 tokenizer = kind switch
                 {
                     "char" => CharacterTokenizer.Create(Corpus()),

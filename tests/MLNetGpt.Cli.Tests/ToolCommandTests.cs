@@ -59,7 +59,7 @@ public sealed class ToolCommandTests
     {
         var dir = CliRunner.TempDirectory();
         var tokenizer = Path.Combine(dir, "tok.txt");
-        var r = CliRunner.Run("tokenizer", "train", "--input", TestData.TinyShakespearePath, "--vocab-size", "300", "--output", tokenizer);
+        var r = CliRunner.Run("tokenizer", "train", "--input", TestData.CorpusExcerptPath, "--vocab-size", "300", "--output", tokenizer);
         Assert.AreEqual(0, r.ExitCode, r.ToString());
         var texts = new[] { "First Citizen:", "Hello, world!", "\uFEFFBOM kept", "emoji \U0001F600 too" };
         var jsonl = string.Join("\n", texts.Select(t => JsonSerializer.Serialize(new { text = t }))) + "\n";
@@ -78,7 +78,7 @@ public sealed class ToolCommandTests
         var input = Path.Combine(dir, "in.jsonl");
         File.WriteAllText(input, "{\"text\": \"Hello world\"}\n{\"text\": \" hello\"}\n");
         var output = Path.Combine(dir, "out.jsonl");
-        var r = CliRunner.Run("tokenizer", "encode", "--tiktoken", TestData.Tokenizers("gpt2.tiktoken"), "--encoding", "gpt2", "--input", input, "--output", output);
+        var r = CliRunner.Run("tokenizer", "encode", "--tiktoken", TestCorpus.Gpt2Tiktoken, "--encoding", "gpt2", "--input", input, "--output", output);
         Assert.AreEqual(0, r.ExitCode, r.ToString());
         var lines = File.ReadAllLines(output);
         // GPT-2 ids from tiktoken: "Hello world" = [15496, 995], " hello" = [23748].
@@ -126,7 +126,7 @@ public sealed class ToolCommandTests
         var input = Path.Combine(dir, "in.jsonl");
         File.WriteAllText(input, "{\"text\": \"ok\"}\n{\"txt\": \"bad\"}\n");
         var output = Path.Combine(dir, "out.jsonl");
-        var r = CliRunner.Run("tokenizer", "encode", "--tiktoken", TestData.Tokenizers("gpt2.tiktoken"), "--input", input, "--output", output);
+        var r = CliRunner.Run("tokenizer", "encode", "--tiktoken", TestCorpus.Gpt2Tiktoken, "--input", input, "--output", output);
         Assert.AreNotEqual(0, r.ExitCode, r.ToString());
         StringAssert.Contains(r.Error, "2");
         Assert.IsFalse(File.Exists(output));
@@ -143,7 +143,7 @@ public sealed class ToolCommandTests
     [TestMethod]
     public void BenchPrintsOneJsonLinePerConfig()
     {
-        var r = CliRunner.Run("bench", "--config", "bigram", "--iters", "20", "--threads", "1", "--sample-tokens", "20", "--from", TestData.TinyShakespearePath);
+        var r = CliRunner.Run("bench", "--config", "bigram", "--iters", "20", "--threads", "1", "--sample-tokens", "20", "--from", TestCorpus.Path);
         Assert.AreEqual(0, r.ExitCode, r.ToString());
         var json = JsonDocument.Parse(r.Output.Trim()).RootElement;
         Assert.AreEqual("bigram", json.GetProperty("config").GetString());

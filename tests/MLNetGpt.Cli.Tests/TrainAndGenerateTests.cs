@@ -18,7 +18,7 @@ public sealed class TrainAndGenerateTests
         "train.eval_interval=10", "train.eval_iters=2", "train.warmup_iters=2", "generate.max_new_tokens=20",
     ];
 
-    // Tiny Shakespeare has no digits: row labels are spelled in letters (0 → "a", 27 → "bb").
+    // The corpus has no digits: row labels are spelled in letters (0 → "a", 27 → "bb").
     internal static string Label(int i) => i < 26 ? ((char)('a' + i)).ToString() : Label(i / 26 - 1) + (char)('a' + i % 26);
 
     private static string Pipeline => Path.Combine(TestData.RepositoryRoot, "pipelines", "shakespeare-char-gpt.json");
@@ -27,7 +27,7 @@ public sealed class TrainAndGenerateTests
     public static void TrainOnce(TestContext _)
     {
         _runDir = CliRunner.TempDirectory();
-        _train = CliRunner.Run(["train", Pipeline, "--from", TestData.TinyShakespearePath, "--out", _runDir,
+        _train = CliRunner.Run(["train", Pipeline, "--from", TestCorpus.Path, "--out", _runDir,
             "train.max_iters=30", "train.checkpoint_interval=10", .. Tiny]);
         _model = Path.Combine(_runDir, "model.zip");
     }
@@ -43,7 +43,7 @@ public sealed class TrainAndGenerateTests
         using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(_runDir, "metrics.json")));
         Assert.AreEqual(30, metrics.RootElement.GetProperty("steps").GetInt32());
         double val = metrics.RootElement.GetProperty("final_val_loss").GetDouble();
-        Assert.IsTrue(val > 0 && val < Math.Log(65) + 0.5, $"val loss {val}");
+        Assert.IsTrue(val > 0 && val < Math.Log(TestCorpus.Vocabulary) + 0.5, $"val loss {val}");
         Assert.IsTrue(metrics.RootElement.GetProperty("tokens_per_s").GetDouble() > 0);
         Assert.IsTrue(metrics.RootElement.GetProperty("peak_memory_mb").GetDouble() > 0);
         StringAssert.Contains(_train.Output, "---- sample ----");
@@ -58,25 +58,25 @@ public sealed class TrainAndGenerateTests
     public void TieWeightsKeyReachesTheModel()
     {
         var dir = CliRunner.TempDirectory();
-        var r = CliRunner.Run(["train", Pipeline, "--from", TestData.TinyShakespearePath, "--out", dir, "train.max_iters=2",
+        var r = CliRunner.Run(["train", Pipeline, "--from", TestCorpus.Path, "--out", dir, "train.max_iters=2",
             "model.tie_weights=false", "train.beta2=0.999", .. Tiny]);
         Assert.AreEqual(0, r.ExitCode, r.ToString());
         long Parameters(string run) => JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "metrics.json"))).RootElement.GetProperty("parameters").GetInt64();
-        // An untied output head adds one V×C matrix (65 characters × 16 channels).
-        Assert.AreEqual(Parameters(_runDir) + 65 * 16, Parameters(dir));
+        // An untied output head adds one V×C matrix (V characters × 16 channels).
+        Assert.AreEqual(Parameters(_runDir) + TestCorpus.Vocabulary * 16, Parameters(dir));
     }
 
     [TestMethod]
     public void ResumeContinuesFromTheCheckpoint()
     {
         var dir = CliRunner.TempDirectory();
-        var first = CliRunner.Run(["train", Pipeline, "--from", TestData.TinyShakespearePath, "--out", dir, "train.max_iters=10", .. Tiny]);
+        var first = CliRunner.Run(["train", Pipeline, "--from", TestCorpus.Path, "--out", dir, "train.max_iters=10", .. Tiny]);
         Assert.AreEqual(0, first.ExitCode, first.ToString());
-        var resumed = CliRunner.Run(["train", "--resume", dir, "--from", TestData.TinyShakespearePath, "train.max_iters=20"]);
+        var resumed = CliRunner.Run(["train", "--resume", dir, "--from", TestCorpus.Path, "train.max_iters=20"]);
         Assert.AreEqual(0, resumed.ExitCode, resumed.ToString());
         using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "metrics.json")));
         Assert.AreEqual(20, metrics.RootElement.GetProperty("steps").GetInt32());
-        StringAssert.Contains(resumed.Output, "(resuming)");
+        StringAssert.Contains(resumed.Output, "(resuming at step 10)");
         var steps = File.ReadAllLines(Path.Combine(dir, "losses.jsonl")).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt32()).ToList();
         CollectionAssert.AreEqual(new[] { 10, 20 }, steps);
     }
@@ -86,7 +86,7 @@ public sealed class TrainAndGenerateTests
     {
         var dir = CliRunner.TempDirectory();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(3));
-        var r = CliRunner.Run(cts.Token, null, ["train", Pipeline, "--from", TestData.TinyShakespearePath, "--out", dir, "train.max_iters=1000000", .. Tiny]);
+        var r = CliRunner.Run(cts.Token, null, ["train", Pipeline, "--from", TestCorpus.Path, "--out", dir, "train.max_iters=1000000", .. Tiny]);
         Assert.AreEqual(130, r.ExitCode, r.ToString());
         Assert.IsTrue(File.Exists(Path.Combine(dir, "checkpoint.bin")), r.ToString());
         Assert.IsFalse(File.Exists(Path.Combine(dir, "model.zip")));
@@ -230,12 +230,12 @@ public sealed class TrainAndGenerateTests
     [TestMethod]
     public void EvalPrintsLossAndPerplexity()
     {
-        var r = CliRunner.Run("eval", _model, "--data", TestData.TinyShakespearePath, "--max-batches", "4");
+        var r = CliRunner.Run("eval", _model, "--data", TestCorpus.Path, "--max-batches", "4");
         Assert.AreEqual(0, r.ExitCode, r.ToString());
         var json = JsonDocument.Parse(r.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Last()).RootElement;
         double loss = json.GetProperty("loss").GetDouble();
         Assert.AreEqual(Math.Exp(loss), json.GetProperty("perplexity").GetDouble(), 1e-6 * Math.Exp(loss));
-        Assert.IsTrue(loss > 0 && loss < Math.Log(65) + 0.5);
+        Assert.IsTrue(loss > 0 && loss < Math.Log(TestCorpus.Vocabulary) + 0.5);
     }
 
     [TestMethod]
@@ -245,7 +245,7 @@ public sealed class TrainAndGenerateTests
         Assert.AreEqual(0, r.ExitCode, r.ToString());
         StringAssert.Contains(r.Output, "parameters");
         StringAssert.Contains(r.Output, "gpt");
-        StringAssert.Contains(r.Output, "vocabulary 65");
+        StringAssert.Contains(r.Output, $"vocabulary {TestCorpus.Vocabulary}");
     }
 
     [TestMethod]
@@ -253,7 +253,7 @@ public sealed class TrainAndGenerateTests
     {
         var dir = CliRunner.TempDirectory();
         var r = CliRunner.Run("train", Path.Combine(TestData.RepositoryRoot, "pipelines", "shakespeare-bigram.json"),
-            "--from", TestData.TinyShakespearePath, "--out", dir, "train.max_iters=50", "train.eval_interval=25", "train.eval_iters=5", "generate.max_new_tokens=10");
+            "--from", TestCorpus.Path, "--out", dir, "train.max_iters=50", "train.eval_interval=25", "train.eval_iters=5", "generate.max_new_tokens=10");
         Assert.AreEqual(0, r.ExitCode, r.ToString());
         Assert.IsTrue(File.Exists(Path.Combine(dir, "model.zip")));
     }

@@ -32,7 +32,7 @@ public static class DataCommands
             return ExitCodes.Ok;
         }
         // Locate ignores MLNETGPT_DATA only when a path is given; here the cache is the point, so go through it.
-        output.WriteLine(Path.GetFullPath(TinyShakespeare.Locate(null, dir)));
+        output.WriteLine(Path.GetFullPath(CorpusFile.LocateTinyShakespeare(null, "--from", dir)));
         return ExitCodes.Ok;
     }
 
@@ -44,9 +44,9 @@ public static class DataCommands
     public static int Prepare(string? input, Tokenizer tokenizer, string outDir, double valFraction, TextWriter output)
     {
         if (!(valFraction > 0 && valFraction < 1)) throw new CliException($"--val-fraction {valFraction} must be in (0, 1).");
-        string path = input ?? TinyShakespeare.Locate();
+        string path = input ?? CorpusFile.LocateTinyShakespeare(null, "--input");
         if (!File.Exists(path)) throw new CliException($"Input file '{path}' does not exist.");
-        string text = File.ReadAllText(path);
+        string text = CorpusFile.Read(path).Text; // invalid UTF-8 is refused with its byte offset, never turned into U+FFFD
         if (text.Length == 0) throw new CliException($"Input file '{path}' is empty.");
         int cut = (int)(text.Length * (1 - valFraction));
         if (cut < text.Length && char.IsLowSurrogate(text[cut])) cut++; // never split a surrogate pair
@@ -60,6 +60,8 @@ public static class DataCommands
         int[] train = encode(text.AsMemory(0, cut));
         int[] val = encode(text.AsMemory(cut));
         bool narrow = vocabularySize <= 65536;
+        var targets = new[] { "train.bin", "val.bin", "tokenizer.txt", "meta.json" }.Select(f => Path.Combine(outDir, f)).ToList();
+        foreach (var target in targets) AtomicFile.EnsureReplaceable(Path.GetFullPath(target));
         Directory.CreateDirectory(outDir);
         WriteIds(Path.Combine(outDir, "train.bin"), train, narrow);
         WriteIds(Path.Combine(outDir, "val.bin"), val, narrow);

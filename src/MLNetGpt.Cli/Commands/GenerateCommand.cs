@@ -19,6 +19,8 @@ public static class GenerateCommand
     {
         if ((r.Prompt is null) == (r.InputPath is null)) throw new CliException("generate needs exactly one of --prompt TEXT or --input FILE.");
         if (r.InputPath is not null && r.OutputPath is null) throw new CliException("generate --input needs --output FILE.jsonl.");
+        // Before any work: a link, FIFO or device named by --output is never replaced by a file.
+        if (r.OutputPath is not null) AtomicFile.EnsureReplaceable(Path.GetFullPath(r.OutputPath));
         var model = LoadedModel.Load(r.ModelPath);
         var g = model.Generator;
         var options = g.Options with
@@ -31,13 +33,15 @@ public static class GenerateCommand
             GenerationBatchSize = r.BatchSize ?? g.Options.GenerationBatchSize,
         };
         try { options.Validate(); }
-        catch (ArgumentException e) { throw new CliException(e.Message); }
+        catch (ArgumentException e) { throw new CliException(CliMessages.ForOption(e, OptionNames)); }
         var generator = g.WithOptions(options);
         if (r.Threads != 0) generator = generator.WithDevice("cpu", r.Threads);
 
         if (r.Prompt is not null)
         {
-            string text = generator.Generate(r.Prompt, 0, cancellationToken);
+            string text;
+            try { text = generator.Generate(r.Prompt, 0, cancellationToken); }
+            catch (ArgumentException e) { throw new CliException($"--prompt cannot be used with this model: {CliMessages.Clean(e)}"); }
             if (r.OutputPath is null) { output.WriteLine(r.Prompt + text); return ExitCodes.Ok; }
             AtomicFile.Write(r.OutputPath, s => WriteRow(s, r.Prompt, text));
             return ExitCodes.Ok;
@@ -83,11 +87,22 @@ public static class GenerateCommand
         {
             // Prompts are encoded a micro-batch at a time, so the bad one is among the rows after the last one written.
             string where = batch == 1 ? $"row {rows + 1}" : $"rows {rows + 1}-{rows + batch}";
-            throw new CliException($"{inputPath}, {where}: {e.Message} Nothing was written to '{r.OutputPath}'.");
+            throw new CliException($"{inputPath}, {where}: {CliMessages.Clean(e)} Nothing was written to '{r.OutputPath}'.");
         }
         error.WriteLine($"wrote {rows} rows to {r.OutputPath}");
         return ExitCodes.Ok;
     }
+
+    // The options' property names as the command line spells them, for validation messages.
+    private static readonly Dictionary<string, string> OptionNames = new()
+    {
+        ["MaxNewTokens"] = "--max-new-tokens",
+        ["Temperature"] = "--temperature",
+        ["TopK"] = "--top-k",
+        ["TopP"] = "--top-p",
+        ["Seed"] = "--seed",
+        ["GenerationBatchSize"] = "--batch-size",
+    };
 
     private static void WriteRow(Stream stream, string prompt, string generated)
     {

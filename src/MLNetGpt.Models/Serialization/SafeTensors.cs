@@ -2,6 +2,7 @@
 // The format is what the Python ecosystem (safetensors, Hugging Face) reads; our magic/version live in "__metadata__".
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 
@@ -23,12 +24,21 @@ internal sealed class SafeTensorsFile
     /// <summary>Largest header we accept (the format's own limit is 100 MB).</summary>
     private const long MaxHeaderBytes = 100_000_000;
 
-    private SafeTensorsFile(string source, Dictionary<string, string> metadata, Dictionary<string, TensorInfo> tensors, byte[] data)
+    /// <summary>
+    /// Metadata key of the whole-file checksum: the SHA-256 (lower-case hex) of every byte of the file as written with
+    /// this value's 64 digits set to '0'. Written first in "__metadata__" so its place is easy to find.
+    /// </summary>
+    public const string ChecksumKey = "checksum_sha256";
+
+    private static readonly byte[] ChecksumMarker = Encoding.UTF8.GetBytes($"\"{ChecksumKey}\":\"");
+
+    private SafeTensorsFile(string source, Dictionary<string, string> metadata, Dictionary<string, TensorInfo> tensors, byte[] data, bool checksumVerified)
     {
         Source = source;
         Metadata = metadata;
         Tensors = tensors;
         Data = data;
+        ChecksumVerified = checksumVerified;
     }
 
     public string Source { get; }
@@ -36,8 +46,14 @@ internal sealed class SafeTensorsFile
     public IReadOnlyDictionary<string, TensorInfo> Tensors { get; }
     public byte[] Data { get; }
 
-    /// <summary>Writes the tensors in the given order, the header padded with spaces to a multiple of 8 bytes.</summary>
-    public static void Write(Stream destination, IReadOnlyDictionary<string, string> metadata, IReadOnlyList<TensorToWrite> tensors)
+    /// <summary>True when the file carries a <see cref="ChecksumKey"/> and every byte matched it.</summary>
+    public bool ChecksumVerified { get; }
+
+    /// <summary>
+    /// Writes the tensors in the given order, the header padded with spaces to a multiple of 8 bytes. With
+    /// <paramref name="checksum"/>, "__metadata__" starts with <see cref="ChecksumKey"/> covering every byte of the file.
+    /// </summary>
+    public static void Write(Stream destination, IReadOnlyDictionary<string, string> metadata, IReadOnlyList<TensorToWrite> tensors, bool checksum = false)
     {
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("safetensors writing needs a little-endian machine.");
         using var json = new MemoryStream();
@@ -45,7 +61,12 @@ internal sealed class SafeTensorsFile
         {
             w.WriteStartObject();
             w.WriteStartObject("__metadata__");
-            foreach (var (k, v) in metadata) w.WriteString(k, v);
+            if (checksum) w.WriteString(ChecksumKey, new string('0', 64));
+            foreach (var (k, v) in metadata)
+            {
+                if (k == ChecksumKey) throw new ArgumentException($"Metadata key '{ChecksumKey}' is reserved.", nameof(metadata));
+                w.WriteString(k, v);
+            }
             w.WriteEndObject();
             long offset = 0;
             foreach (var t in tensors)
@@ -65,17 +86,32 @@ internal sealed class SafeTensorsFile
             w.WriteEndObject();
         }
         int pad = (int)((8 - json.Length % 8) % 8);
-        Span<byte> len = stackalloc byte[8];
-        BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)(json.Length + pad));
-        destination.Write(len);
-        destination.Write(json.GetBuffer(), 0, (int)json.Length);
-        for (int i = 0; i < pad; i++) destination.WriteByte((byte)' ');
+        var header = new byte[json.Length + pad];
+        json.GetBuffer().AsSpan(0, (int)json.Length).CopyTo(header);
+        header.AsSpan((int)json.Length).Fill((byte)' ');
+        var length = new byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
+        if (checksum)
+        {
+            // The hash covers the file with the digits as zeros, so it is computed before they are filled in.
+            int at = header.AsSpan().IndexOf(ChecksumMarker) + ChecksumMarker.Length;
+            using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            sha.AppendData(length);
+            sha.AppendData(header);
+            foreach (var t in tensors) sha.AppendData(MemoryMarshal.AsBytes(t.Data.Span));
+            Encoding.ASCII.GetBytes(Convert.ToHexStringLower(sha.GetHashAndReset())).CopyTo(header, at);
+        }
+        destination.Write(length);
+        destination.Write(header);
         foreach (var t in tensors) destination.Write(MemoryMarshal.AsBytes(t.Data.Span));
     }
 
     /// <summary>
     /// Reads a whole file from <paramref name="stream"/>; <paramref name="source"/> names it in error messages.
-    /// Throws <see cref="InvalidDataException"/> for a truncated file, a malformed header or inconsistent offsets.
+    /// Throws <see cref="InvalidDataException"/> for a truncated file, a malformed header, tensors whose byte ranges
+    /// overlap, leave gaps or do not match their shapes, bytes after the data, or a checksum that does not match.
+    /// Memory is bounded by the bytes the stream really holds (plus the header): a header that promises more is refused
+    /// before the data is allocated.
     /// </summary>
     public static SafeTensorsFile Read(Stream stream, string source)
     {
@@ -95,7 +131,8 @@ internal sealed class SafeTensorsFile
         var tensors = new Dictionary<string, TensorInfo>(StringComparer.Ordinal);
         try
         {
-            using var doc = JsonDocument.Parse(Encoding.UTF8.GetString(header).TrimEnd(' '));
+            string text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(header).TrimEnd(' ');
+            using var doc = JsonDocument.Parse(text);
             if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"'{source}': the safetensors header is not a JSON object.");
             foreach (var p in doc.RootElement.EnumerateObject())
             {
@@ -104,6 +141,7 @@ internal sealed class SafeTensorsFile
                     foreach (var m in p.Value.EnumerateObject()) metadata[m.Name] = m.Value.GetString() ?? "";
                     continue;
                 }
+                if (tensors.ContainsKey(p.Name)) throw new InvalidDataException($"'{source}': tensor '{p.Name}' is listed twice.");
                 string dtype = p.Value.GetProperty("dtype").GetString() ?? "";
                 int[] shape = p.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()).ToArray();
                 long[] offsets = p.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
@@ -113,25 +151,95 @@ internal sealed class SafeTensorsFile
                 tensors[p.Name] = new TensorInfo(p.Name, dtype, shape, offsets[0], offsets[1]);
             }
         }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or DecoderFallbackException)
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or DecoderFallbackException or ArgumentException)
         {
             throw new InvalidDataException($"'{source}': malformed safetensors header: {e.Message}", e);
         }
 
-        long dataLength = tensors.Count == 0 ? 0 : tensors.Values.Max(t => t.End);
         foreach (var t in tensors.Values)
         {
             long bytesPer = t.DType switch { "F32" => 4, "F16" or "BF16" => 2, "F64" => 8, _ => 0 };
-            if (bytesPer == 0 || t.End - t.Begin != t.ElementCount * bytesPer)
+            long elements = 1;
+            foreach (int d in t.Shape)
+            {
+                if (d != 0 && elements > long.MaxValue / 8 / d)
+                    throw new InvalidDataException($"'{source}': tensor '{t.Name}' has an impossibly large shape {t.ShapeText}.");
+                elements *= d;
+            }
+            if (bytesPer == 0 || t.End - t.Begin != elements * bytesPer)
                 throw new InvalidDataException($"'{source}': tensor '{t.Name}' ({t.DType}, shape {t.ShapeText}) spans {t.End - t.Begin} bytes, which does not match its shape.");
+        }
+        // The tensors must tile the data section exactly, as the safetensors format requires: no overlap, no gap.
+        long dataLength = 0;
+        foreach (var t in tensors.Values.OrderBy(t => t.Begin).ThenBy(t => t.End))
+        {
+            if (t.Begin != dataLength)
+                throw new InvalidDataException(t.Begin < dataLength
+                    ? $"'{source}': tensor '{t.Name}' (bytes {t.Begin}..{t.End}) overlaps the tensor before it, which ends at byte {dataLength}."
+                    : $"'{source}': tensor '{t.Name}' starts at byte {t.Begin}, leaving a gap after byte {dataLength}.");
+            dataLength = t.End;
         }
         if (dataLength > Array.MaxLength) throw new InvalidDataException($"'{source}': data section of {dataLength} bytes is too large to load.");
         if (stream.CanSeek && stream.Length - stream.Position < dataLength)
             throw new InvalidDataException($"'{source}' is truncated: the header declares {dataLength} data bytes but only {stream.Length - stream.Position} follow.");
-        var data = new byte[dataLength];
-        got = ReadFully(stream, data);
-        if (got < data.Length) throw new InvalidDataException($"'{source}' is truncated: the header declares {dataLength} data bytes but only {got} follow.");
-        return new SafeTensorsFile(source, metadata, tensors, data);
+        var data = ReadData(stream, dataLength, source);
+        if (stream.CanSeek ? stream.Position != stream.Length : stream.ReadByte() >= 0)
+            throw new InvalidDataException($"'{source}' has bytes after the end of its data section ({dataLength} bytes); the file is damaged.");
+
+        bool verified = false;
+        if (metadata.TryGetValue(ChecksumKey, out var expected))
+        {
+            VerifyChecksum(len, header, data, expected, source);
+            verified = true;
+        }
+        return new SafeTensorsFile(source, metadata, tensors, data, verified);
+    }
+
+    private static void VerifyChecksum(ReadOnlySpan<byte> length, byte[] header, byte[] data, string expected, string source)
+    {
+        var span = header.AsSpan();
+        int at = span.IndexOf(ChecksumMarker);
+        if (at < 0 || span[(at + 1)..].IndexOf(ChecksumMarker) >= 0 || at + ChecksumMarker.Length + 64 > header.Length)
+            throw new InvalidDataException($"'{source}' is damaged: its '{ChecksumKey}' entry is not where the format puts it.");
+        at += ChecksumMarker.Length;
+        var zeroed = (byte[])header.Clone();
+        zeroed.AsSpan(at, 64).Fill((byte)'0');
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        sha.AppendData(length);
+        sha.AppendData(zeroed);
+        sha.AppendData(data);
+        string actual = Convert.ToHexStringLower(sha.GetHashAndReset());
+        if (!string.Equals(actual, expected, StringComparison.Ordinal))
+            throw new InvalidDataException($"'{source}' is damaged: its SHA-256 checksum does not match its contents (stored {Shorten(expected)}, computed {actual[..16]}...); it changed after it was written.");
+    }
+
+    private static string Shorten(string s) => s.Length > 16 ? s[..16] + "..." : s;
+
+    // Reads exactly `length` bytes. A seekable stream was checked to hold them; from any other stream the buffer grows as
+    // bytes arrive, so a header that lies about the size cannot make us allocate what the stream does not have.
+    private static byte[] ReadData(Stream stream, long length, string source)
+    {
+        byte[] data;
+        int got;
+        if (stream.CanSeek)
+        {
+            data = new byte[length];
+            got = ReadFully(stream, data);
+        }
+        else
+        {
+            data = new byte[Math.Min(length, 1 << 20)];
+            got = 0;
+            while (got < length)
+            {
+                if (got == data.Length) Array.Resize(ref data, (int)Math.Min(length, 2L * data.Length));
+                int n = stream.Read(data, got, data.Length - got);
+                if (n == 0) break;
+                got += n;
+            }
+        }
+        if (got < length) throw new InvalidDataException($"'{source}' is truncated: the header declares {length} data bytes but only {got} follow.");
+        return data;
     }
 
     /// <summary>Copies tensor <paramref name="name"/> into <paramref name="destination"/>, checking dtype F32 and the exact shape.</summary>

@@ -100,7 +100,6 @@ public sealed class CommandInputTests
     }
 
     [TestMethod]
-    [Ignore("Fails until the tokenizer branch handles lone surrogates in `tokenizer encode` (issue 13, item 5: exit 134 with a stack trace); remove this line when merging it.")]
     public void TokenizerEncodeOfALoneSurrogateIsAClearError()
     {
         string dir = CliRunner.TempDirectory();
@@ -118,5 +117,17 @@ public sealed class CommandInputTests
         }
         Assert.AreEqual(1, r.ExitCode, r.ToString());
         StringAssert.Contains(r.Error, "line 1");
+    }
+
+    [TestMethod]
+    public void TokenizerTrainReportsTheIdsItLearnedNotTheOnesAskedFor()
+    {
+        string dir = CliRunner.TempDirectory();
+        string input = Path.Combine(dir, "tiny.txt"), output = Path.Combine(dir, "tok.txt");
+        File.WriteAllText(input, "abab abab cdcd");
+        var r = CliRunner.Run("tokenizer", "train", "--input", input, "--vocab-size", "1000000", "--output", output);
+        Assert.AreEqual(0, r.ExitCode, r.ToString());
+        StringAssert.DoesNotMatch(r.Output, new System.Text.RegularExpressions.Regex("trained 1000000 ids"));
+        StringAssert.Contains(r.Output, "asked for 1000000");
     }
 }

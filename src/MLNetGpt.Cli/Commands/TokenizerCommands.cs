@@ -80,7 +80,9 @@ public static class TokenizerCommands
         var tokenizer = BpeTokenizer.Train(text, new BpeTrainerOptions { VocabularySize = vocabSize, Pattern = SplitPattern.FromName(pattern) });
         if (outputPath.EndsWith(".tiktoken", StringComparison.OrdinalIgnoreCase)) tokenizer.SaveTiktoken(outputPath);
         else tokenizer.Save(outputPath);
-        output.WriteLine($"trained {tokenizer.VocabularySize} ids in {started.Elapsed.TotalSeconds:0.00} s -> {Path.GetFullPath(outputPath)}");
+        int learned = 256 + (tokenizer.Merges?.Count ?? 0);
+        string note = learned < vocabSize ? $" (asked for {vocabSize}: the text has no pair left to merge after {learned - 256} merges)" : "";
+        output.WriteLine($"trained {learned} ids{note} in {started.Elapsed.TotalSeconds:0.00} s -> {Path.GetFullPath(outputPath)}");
         return ExitCodes.Ok;
     }
 

@@ -134,7 +134,15 @@ public static class JsonlTokenization
             if (document.RootElement.ValueKind != JsonValueKind.Object) throw new FormatException($"expected a JSON object, found {document.RootElement.ValueKind}");
             if (!document.RootElement.TryGetProperty(property, out var value)) throw new FormatException($"no \"{property}\" property");
             if (value.ValueKind != JsonValueKind.String) throw new FormatException($"\"{property}\" is {value.ValueKind}, expected a string");
-            return value.GetString()!;
+            try
+            {
+                return value.GetString()!;
+            }
+            catch (InvalidOperationException e)
+            {
+                // e.g. "\ud800": a lone surrogate escape, which no .NET string decoded from JSON can hold
+                throw new FormatException($"\"{property}\" is not valid text: {e.Message}", e);
+            }
         }
     }
 }

@@ -17,6 +17,8 @@ namespace MLNetGpt;
 /// Fits a language model on a token id column. <see cref="Fit"/> checks the schema and options first (milliseconds),
 /// then concatenates the column's rows into one token stream, trains with <see cref="LanguageModelTrainer"/> (progress
 /// to the options and to <c>MLContext.Log</c>, cancellation, checkpoints), and returns a <see cref="TextGenerationTransformer"/>.
+/// A resume checks that the checkpoint was made from the same tokens and model configuration. A non-finite loss or weight
+/// stops training with <see cref="TrainingDivergedException"/> naming the step (no checkpoint is written from that state).
 /// </summary>
 public abstract class LanguageModelTrainerBase : IEstimator<TextGenerationTransformer>
 {
@@ -80,7 +82,7 @@ public abstract class LanguageModelTrainerBase : IEstimator<TextGenerationTransf
             $"{config.Kind}: {train.Length:N0} training tokens, {(validation?.Length ?? 0):N0} validation tokens, vocabulary {vocabulary}, {training.MaxIters} steps on '{_options.Device}'"));
 
         var trainer = _options.ResumeFromCheckpoint is { } checkpoint
-            ? LanguageModelTrainer.Resume(checkpoint, train, validation, backend, training)
+            ? LanguageModelTrainer.Resume(checkpoint, train, validation, backend, training, expectedConfig: config)
             : LanguageModelTrainer.Create(LanguageModel.Create(config, backend, SplitMixRandom.Derive((ulong)seed, 0)), train, validation, training);
         var result = trainer.Run(new LoggingProgress(ch, _options.Progress), _options.CancellationToken, _options.Checkpoint);
         ch.Info(MessageSensitivity.None, string.Create(CultureInfo.InvariantCulture,

@@ -24,7 +24,7 @@ internal static class FmaPeak
         return best;
     }
 
-    private static int Lanes => CpuIsa.Width switch
+    private static int Lanes => CpuIsa.Best switch
     {
         SimdWidth.Vector512 => 16,
         SimdWidth.Vector256 => 8,
@@ -32,7 +32,7 @@ internal static class FmaPeak
         _ => 1,
     };
 
-    private static float Loop(long n) => CpuIsa.Width switch
+    private static float Loop(long n) => CpuIsa.Best switch
     {
         SimdWidth.Vector512 => Chains<Simd512, Vector512<float>>(n),
         SimdWidth.Vector256 => Chains<Simd256, Vector256<float>>(n),

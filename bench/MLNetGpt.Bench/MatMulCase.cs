@@ -30,8 +30,8 @@ internal sealed unsafe class MatMulCase
             switch (kernel)
             {
                 case "forward": _backend.MatMulForward(_out, _inp, _w, _b, _bt, _c, _oc); break;
-                case "backward_dinp": CpuMatMul.InputGradient(_backend.Pool, _scratch, dinp, dout, w, _bt, _c, _oc); break;
-                case "backward_dweight": CpuMatMul.WeightGradient(_backend.Pool, _scratch, dw, null, dout, inp, _bt, _c, _oc); break;
+                case "backward_dinp": CpuMatMul.InputGradient(_backend.Pool, _scratch, _backend.Width, dinp, dout, w, _bt, _c, _oc); break;
+                case "backward_dweight": CpuMatMul.WeightGradient(_backend.Pool, _scratch, _backend.Width, dw, null, dout, inp, _bt, _c, _oc); break;
                 default: throw new ArgumentException(kernel);
             }
         }

@@ -1,34 +1,26 @@
-// Runs kernels at each SIMD width this machine supports (narrowing CpuIsa's width for the duration), so one test run on an
-// AVX-512 machine covers the AVX2 and 128-bit kernels too; .ci/run also runs the suite with the wider ISAs disabled.
+// Runs kernels at each SIMD width this machine supports (backends created on this thread inside At get that width), so one
+// test run on an AVX-512 machine covers the AVX2 and 128-bit kernels too; .ci/run also runs the suite with the wider ISAs
+// disabled. A backend keeps the width it was created with, so tests running in parallel are not affected.
 namespace MLNetGpt.Tensors.Tests;
 
 internal static class Widths
 {
-    private static readonly Lock Gate = new();
-
     /// <summary>Every width this process can run, widest first.</summary>
     public static IReadOnlyList<SimdWidth> Supported { get; } =
         new[] { SimdWidth.Vector512, SimdWidth.Vector256, SimdWidth.Vector128, SimdWidth.Scalar }.Where(CpuIsa.Supports).ToArray();
 
-    /// <summary>Widths whose multiply-add is fused, hence bitwise equal to each other (SSE without FMA rounds its own way).</summary>
-    public static IReadOnlyList<SimdWidth> Fused { get; } =
-        Supported.Where(w => w != SimdWidth.Vector128 || Simd128.IsFused).ToArray();
-
-    /// <summary>Runs <paramref name="body"/> with the kernels at <paramref name="width"/> (one narrowing at a time).</summary>
+    /// <summary>Runs <paramref name="body"/>; the backends it creates on this thread without a width run at <paramref name="width"/>.</summary>
     public static T At<T>(SimdWidth width, Func<T> body)
     {
-        lock (Gate)
+        var saved = CpuIsa.t_default;
+        CpuIsa.t_default = width;
+        try
         {
-            var saved = CpuIsa.s_width;
-            CpuIsa.s_width = width;
-            try
-            {
-                return body();
-            }
-            finally
-            {
-                CpuIsa.s_width = saved;
-            }
+            return body();
+        }
+        finally
+        {
+            CpuIsa.t_default = saved;
         }
     }
 

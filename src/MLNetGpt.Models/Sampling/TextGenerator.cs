@@ -37,7 +37,7 @@ public sealed class TextGenerator
         _workers = new Worker[k];
         _workers[0] = new Worker(model, k == 1 ? model.CreateDecoder(maxBatchSize) : model.CreateDecoder(Math.Max(capacity, 1)));
         for (int i = 1; i < k; i++) _workers[i] = new Worker(model, _workers[0].Decoder.CreateSibling(capacity));
-        _serialBackends = k == 1 ? [] : Enumerable.Range(0, k).Select(_ => (IComputeBackend)CpuBackend.Create(1)).ToArray();
+        _serialBackends = k == 1 ? [] : Enumerable.Range(0, k).Select(_ => (IComputeBackend)CpuBackend.Create(1, ((CpuBackend)model.Backend).Width)).ToArray();
     }
 
     /// <summary>The model (its current parameters are used at every call).</summary>

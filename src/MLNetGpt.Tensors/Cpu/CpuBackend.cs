@@ -1,4 +1,5 @@
-// The fast CPU backend: AVX-512 (Vector512) kernels with scalar fallbacks, multi-threaded on a persistent worker pool.
+// The fast CPU backend: SIMD kernels at one vector width (AVX-512, AVX2 or 128-bit: see CpuIsa), multi-threaded on a
+// persistent worker pool.
 // Every method validates shapes exactly as ReferenceBackend does, then pins its spans and runs a parallel body.
 // Results are deterministic for a given thread count; matmul results do not even depend on it (see MatMulGemm).
 // Size legend: B batch, T time, C channels, OC output channels, NH heads, V vocab, N element count.
@@ -8,7 +9,7 @@ using System.Runtime.InteropServices;
 namespace MLNetGpt.Tensors;
 
 /// <summary>
-/// SIMD (Vector512, scalar fallback) multi-threaded kernels; results deterministic for a given thread count.
+/// SIMD multi-threaded kernels at one vector width (<see cref="Width"/>); results deterministic for a given width and thread count.
 /// An instance owns scratch buffers: use one instance from one thread at a time (instances are cheap; worker threads are
 /// shared per thread count). Scratch grows during the first calls, after which no call allocates.
 /// </summary>
@@ -17,21 +18,31 @@ public sealed unsafe class CpuBackend : IComputeBackend
     private readonly WorkerPool _pool;
     private readonly Scratch _scratch;
 
-    private CpuBackend(int threads)
+    private CpuBackend(int threads, SimdWidth width)
     {
         ThreadCount = threads;
+        Width = width;
         _pool = WorkerPool.Shared(threads);
         _scratch = new Scratch(threads);
     }
 
-    /// <summary>Creates a backend using <paramref name="threads"/> threads (0 = all cores).</summary>
+    /// <summary>Creates a backend using <paramref name="threads"/> threads (0 = all cores) at the widest vector width this machine runs.</summary>
     /// <exception cref="ArgumentOutOfRangeException">threads is negative or above 1024.</exception>
-    public static CpuBackend Create(int threads = 0)
+    public static CpuBackend Create(int threads = 0) => Create(threads, CpuIsa.DefaultForNewBackends);
+
+    /// <summary>Creates a backend at vector width <paramref name="width"/> (any width up to <see cref="CpuIsa.Best"/>).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">threads is negative or above 1024, or the machine cannot run <paramref name="width"/>.</exception>
+    public static CpuBackend Create(int threads, SimdWidth width)
     {
         if (threads < 0 || threads > 1024)
             throw new ArgumentOutOfRangeException(nameof(threads), threads, "Thread count must be 0 (all cores) or in [1, 1024].");
-        return new CpuBackend(threads == 0 ? Environment.ProcessorCount : threads);
+        if (!CpuIsa.Supports(width))
+            throw new ArgumentOutOfRangeException(nameof(width), width, $"This machine runs vector widths up to {CpuIsa.Best}.");
+        return new CpuBackend(threads == 0 ? Environment.ProcessorCount : threads, width);
     }
+
+    /// <summary>The vector width every kernel of this backend runs at.</summary>
+    public SimdWidth Width { get; }
 
     /// <inheritdoc/>
     public string Name => "cpu";
@@ -47,14 +58,14 @@ public sealed unsafe class CpuBackend : IComputeBackend
     {
         ReferenceBackend.CheckMatMulForward(output.Length, input.Length, weight.Length, bias.Length, bt, c, oc);
         fixed (float* o = output, x = input, w = weight, b = bias)
-            CpuMatMul.Forward(_pool, _scratch, o, x, w, bias.Length == 0 ? null : b, bt, c, oc);
+            CpuMatMul.Forward(_pool, _scratch, Width, o, x, w, bias.Length == 0 ? null : b, bt, c, oc);
     }
 
     /// <inheritdoc/>
     public void PackMatMulWeight(Span<float> packed, ReadOnlySpan<float> weight, int c, int oc)
     {
         ReferenceBackend.CheckPackMatMulWeight(packed.Length, weight.Length, c, oc);
-        fixed (float* p = packed, w = weight) CpuMatMul.Pack(_pool, p, w, c, oc);
+        fixed (float* p = packed, w = weight) CpuMatMul.Pack(_pool, Width, p, w, c, oc);
     }
 
     /// <inheritdoc/>
@@ -62,7 +73,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
     {
         ReferenceBackend.CheckMatMulForwardPacked(output.Length, input.Length, packedWeight.Length, bias.Length, bt, c, oc);
         fixed (float* o = output, x = input, w = packedWeight, b = bias)
-            CpuMatMul.ForwardPacked(_pool, _scratch, o, x, w, bias.Length == 0 ? null : b, bt, c, oc);
+            CpuMatMul.ForwardPacked(_pool, _scratch, Width, o, x, w, bias.Length == 0 ? null : b, bt, c, oc);
     }
 
     /// <inheritdoc/>
@@ -71,7 +82,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
     {
         ReferenceBackend.CheckMatMulBackward(dinput.Length, dweight.Length, dbias.Length, doutput.Length, input.Length, weight.Length, bt, c, oc);
         fixed (float* di = dinput, dw = dweight, db = dbias, d = doutput, x = input, w = weight)
-            CpuMatMul.Backward(_pool, _scratch, dinput.Length == 0 ? null : di, dw, dbias.Length == 0 ? null : db, d, x, w, bt, c, oc);
+            CpuMatMul.Backward(_pool, _scratch, Width, dinput.Length == 0 ? null : di, dw, dbias.Length == 0 ? null : db, d, x, w, bt, c, oc);
     }
 
     // Row-wise kernels over a few rows (decoding) run on the calling thread: a hand-off to a worker costs more than the work,
@@ -113,7 +124,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
         ReferenceBackend.CheckLayerNorm(output.Length, mean.Length, rstd.Length, input.Length, weight.Length, bias.Length, n, c);
         fixed (float* o = output, m = mean, r = rstd, x = input, w = weight, bb = bias)
         {
-            var body = new CpuRows.LayerNormForwardBody { Out = o, Mean = m, Rstd = r, In = x, W = w, Bias = bias.Length == 0 ? null : bb, C = c };
+            var body = new CpuRows.LayerNormForwardBody { Width = Width, Out = o, Mean = m, Rstd = r, In = x, W = w, Bias = bias.Length == 0 ? null : bb, C = c };
             RowsFor(n, c, ref body);
         }
     }
@@ -128,9 +139,9 @@ public sealed unsafe class CpuBackend : IComputeBackend
         if (n == 0) return;
         fixed (float* di = dinput, dw = dweight, db = dbias, d = doutput, x = input, w = weight, m = mean, r = rstd)
         {
-            var rows = new CpuRows.LayerNormBackwardInputBody { Din = di, Dout = d, In = x, W = w, Mean = m, Rstd = r, C = c };
+            var rows = new CpuRows.LayerNormBackwardInputBody { Width = Width, Din = di, Dout = d, In = x, W = w, Mean = m, Rstd = r, C = c };
             _pool.For(n, ref rows, (long)n * c * 6);
-            var cols = new CpuRows.LayerNormBackwardParamsBody { Dw = dw, Db = dbias.Length == 0 ? null : db, Dout = d, In = x, Mean = m, Rstd = r, N = n, C = c };
+            var cols = new CpuRows.LayerNormBackwardParamsBody { Width = Width, Dw = dw, Db = dbias.Length == 0 ? null : db, Dout = d, In = x, Mean = m, Rstd = r, N = n, C = c };
             _pool.For((c + CpuRows.ChannelBlock - 1) / CpuRows.ChannelBlock, ref cols, (long)n * c * 4);
         }
     }
@@ -141,10 +152,10 @@ public sealed unsafe class CpuBackend : IComputeBackend
         ReferenceBackend.CheckAttention(output.Length, att.Length, qkv.Length, b, t, c, nh);
         fixed (float* o = output, a = att, q = qkv)
         {
-            if (nh > 0 && CpuAttentionBlocked.Supports(c / nh))
+            if (nh > 0 && CpuAttentionBlocked.Supports(c / nh, Width))
             {
                 _scratch.EnsurePerWorker(checked((int)Math.Max(CpuAttentionBlocked.ScratchFloats(t, c / nh), MatMulGemm.ScratchFloats)));
-                var blocked = new CpuAttentionBlocked.ForwardBody { Out = o, Att = a, Qkv = q, T = t, C = c, NH = nh, Scratch = _scratch };
+                var blocked = new CpuAttentionBlocked.ForwardBody { Width = Width, Out = o, Att = a, Qkv = q, T = t, C = c, NH = nh, Scratch = _scratch };
                 _pool.For(b * nh, ref blocked, (long)b * t * t * c);
                 return;
             }
@@ -162,10 +173,10 @@ public sealed unsafe class CpuBackend : IComputeBackend
         _scratch.EnsurePerWorker(Math.Max(t, MatMulGemm.ScratchFloats));
         fixed (float* dq = dqkv, d = doutput, q = qkv, a = att)
         {
-            if (nh > 0 && CpuAttentionBlocked.Supports(c / nh))
+            if (nh > 0 && CpuAttentionBlocked.Supports(c / nh, Width))
             {
                 _scratch.EnsurePerWorker(checked((int)Math.Max(CpuAttentionBlocked.ScratchFloats(t, c / nh), MatMulGemm.ScratchFloats)));
-                var blocked = new CpuAttentionBlocked.BackwardBody { Dqkv = dq, Dout = d, Qkv = q, Att = a, T = t, C = c, NH = nh, Scratch = _scratch };
+                var blocked = new CpuAttentionBlocked.BackwardBody { Width = Width, Dqkv = dq, Dout = d, Qkv = q, Att = a, T = t, C = c, NH = nh, Scratch = _scratch };
                 _pool.For(b * nh, ref blocked, 2L * b * t * t * c);
                 return;
             }
@@ -186,9 +197,9 @@ public sealed unsafe class CpuBackend : IComputeBackend
             // Decoding attention stays on the calling thread up to 64 rows: split over 2 threads in batch-32 generation it
             // took 153 ms instead of 125 (each row's cache was last written by the other core), though alone it runs 2× faster.
             long work = (long)b * tn * maxT * c;
-            if (nh > 0 && maxT % 16 == 0 && CpuAttentionBlocked.Supports(c / nh))
+            if (nh > 0 && maxT % 16 == 0 && CpuAttentionBlocked.Supports(c / nh, Width))
             {
-                var blocked = new CpuAttentionBlocked.CachedBody { Out = o, Q = qq, K = k, V = v, Pos = p, Tn = tn, MaxT = maxT, C = c, NH = nh, Scratch = _scratch };
+                var blocked = new CpuAttentionBlocked.CachedBody { Width = Width, Out = o, Q = qq, K = k, V = v, Pos = p, Tn = tn, MaxT = maxT, C = c, NH = nh, Scratch = _scratch };
                 _pool.For(b * nh, ref blocked, work);
                 return;
             }
@@ -203,7 +214,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
         ReferenceBackend.CheckElementwise(n, output.Length, input.Length);
         fixed (float* o = output, x = input)
         {
-            var body = new CpuElementwise.GeluForwardBody { Out = o, In = x, N = n };
+            var body = new CpuElementwise.GeluForwardBody { Width = Width, Out = o, In = x, N = n };
             _pool.For(CpuElementwise.Chunks(n), ref body, (long)n * 20);
         }
     }
@@ -214,7 +225,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
         ReferenceBackend.CheckElementwise(n, dinput.Length, input.Length, doutput.Length);
         fixed (float* di = dinput, x = input, d = doutput)
         {
-            var body = new CpuElementwise.GeluBackwardBody { Din = di, In = x, Dout = d, N = n };
+            var body = new CpuElementwise.GeluBackwardBody { Width = Width, Din = di, In = x, Dout = d, N = n };
             _pool.For(CpuElementwise.Chunks(n), ref body, (long)n * 24);
         }
     }
@@ -236,7 +247,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
         ReferenceBackend.CheckElementwise(n, dinput.Length, input.Length, doutput.Length);
         fixed (float* di = dinput, x = input, d = doutput)
         {
-            var body = new CpuElementwise.ReluBackwardBody { Din = di, In = x, Dout = d, N = n };
+            var body = new CpuElementwise.ReluBackwardBody { Width = Width, Din = di, In = x, Dout = d, N = n };
             _pool.For(CpuElementwise.Chunks(n), ref body, (long)n * 1);
         }
     }
@@ -323,6 +334,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
         {
             var body = new CpuElementwise.AdamWBody
             {
+                Width = Width,
                 P = p, G = g, M = mm, V = vv, N = n, Lr = learningRate, Beta1 = beta1, Beta2 = beta2, Eps = eps, Wd = weightDecay,
                 C1 = 1f - MathF.Pow(beta1, step), C2 = 1f - MathF.Pow(beta2, step),
             };

@@ -19,11 +19,12 @@ internal static unsafe class CpuElementwise
     public struct GeluForwardBody : IParallelBody
     {
         public float* Out, In; public long N;
+        public SimdWidth Width;
 
         public readonly void Execute(int start, int end, int worker)
         {
             long i = (long)start * Chunk, e = Math.Min((long)end * Chunk, N);
-            i = CpuIsa.Width switch
+            i = Width switch
             {
                 SimdWidth.Vector512 => Run<Simd512, Vector512<float>>(i, e),
                 SimdWidth.Vector256 => Run<Simd256, Vector256<float>>(i, e),
@@ -53,11 +54,12 @@ internal static unsafe class CpuElementwise
     public struct GeluBackwardBody : IParallelBody
     {
         public float* Din, In, Dout; public long N;
+        public SimdWidth Width;
 
         public readonly void Execute(int start, int end, int worker)
         {
             long i = (long)start * Chunk, e = Math.Min((long)end * Chunk, N);
-            i = CpuIsa.Width switch
+            i = Width switch
             {
                 SimdWidth.Vector512 => Run<Simd512, Vector512<float>>(i, e),
                 SimdWidth.Vector256 => Run<Simd256, Vector256<float>>(i, e),
@@ -104,11 +106,12 @@ internal static unsafe class CpuElementwise
     public struct ReluBackwardBody : IParallelBody
     {
         public float* Din, In, Dout; public long N;
+        public SimdWidth Width;
 
         public readonly void Execute(int start, int end, int worker)
         {
             long i = (long)start * Chunk, e = Math.Min((long)end * Chunk, N);
-            i = CpuIsa.Width switch
+            i = Width switch
             {
                 SimdWidth.Vector512 => Run<Simd512, Vector512<float>>(i, e),
                 SimdWidth.Vector256 => Run<Simd256, Vector256<float>>(i, e),
@@ -171,12 +174,13 @@ internal static unsafe class CpuElementwise
     public struct AdamWBody : IParallelBody
     {
         public float* P, G, M, V; public long N;
+        public SimdWidth Width;
         public float Lr, Beta1, Beta2, Eps, Wd, C1, C2;
 
         public readonly void Execute(int start, int end, int worker)
         {
             long i = (long)start * Chunk, e = Math.Min((long)end * Chunk, N);
-            i = CpuIsa.Width switch
+            i = Width switch
             {
                 SimdWidth.Vector512 => Run<Simd512, Vector512<float>>(i, e),
                 SimdWidth.Vector256 => Run<Simd256, Vector256<float>>(i, e),

@@ -47,10 +47,11 @@ internal static unsafe class CpuRows
     public struct LayerNormForwardBody : IParallelBody
     {
         public float* Out, Mean, Rstd, In, W, Bias; public int C;
+        public SimdWidth Width;
 
         public readonly void Execute(int start, int end, int worker)
         {
-            switch (CpuIsa.Width)
+            switch (Width)
             {
                 case SimdWidth.Vector512: Run<Simd512, Vector512<float>>(start, end); break;
                 case SimdWidth.Vector256: Run<Simd256, Vector256<float>>(start, end); break;
@@ -100,10 +101,11 @@ internal static unsafe class CpuRows
     public struct LayerNormBackwardInputBody : IParallelBody
     {
         public float* Din, Dout, In, W, Mean, Rstd; public int C;
+        public SimdWidth Width;
 
         public readonly void Execute(int start, int end, int worker)
         {
-            switch (CpuIsa.Width)
+            switch (Width)
             {
                 case SimdWidth.Vector512: Run<Simd512, Vector512<float>>(start, end); break;
                 case SimdWidth.Vector256: Run<Simd256, Vector256<float>>(start, end); break;
@@ -160,10 +162,11 @@ internal static unsafe class CpuRows
     public struct LayerNormBackwardParamsBody : IParallelBody
     {
         public float* Dw, Db, Dout, In, Mean, Rstd; public int N, C;
+        public SimdWidth Width;
 
         public readonly void Execute(int start, int end, int worker)
         {
-            switch (CpuIsa.Width)
+            switch (Width)
             {
                 case SimdWidth.Vector512: Run<Simd512, Vector512<float>>(start, end); break;
                 case SimdWidth.Vector256: Run<Simd256, Vector256<float>>(start, end); break;

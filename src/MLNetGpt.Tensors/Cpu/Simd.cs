@@ -149,9 +149,6 @@ internal unsafe struct Simd128 : ISimd<Vector128<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float MultiplyAdd(float a, float b, float c) => Fma.IsSupported || AdvSimd.IsSupported ? MathF.FusedMultiplyAdd(a, b, c) : a * b + c;
 
-    /// <summary>True when <see cref="MultiplyAdd(float, float, float)"/> is fused (the same bits as the wider widths).</summary>
-    public static bool IsFused => Fma.IsSupported || AdvSimd.IsSupported;
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Add(Vector128<float> a, Vector128<float> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Subtract(Vector128<float> a, Vector128<float> b) => a - b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Multiply(Vector128<float> a, Vector128<float> b) => a * b;
@@ -237,16 +234,19 @@ public static class CpuIsa
         : Vector128.IsHardwareAccelerated ? SimdWidth.Vector128
         : SimdWidth.Scalar;
 
-    /// <summary>The width the kernels use: <see cref="Best"/>, unless a test narrows it to cover the other kernels.</summary>
-    public static SimdWidth Width => s_width;
+    /// <summary>
+    /// The width a <see cref="CpuBackend"/> created on this thread without an explicit width gets: <see cref="Best"/>,
+    /// unless a test on this thread narrows it (a backend keeps its width, so other threads are never affected).
+    /// </summary>
+    internal static SimdWidth DefaultForNewBackends => t_default ?? Best;
 
-    internal static SimdWidth s_width = Best;
+    [ThreadStatic] internal static SimdWidth? t_default;
 
     /// <summary>Whether this process can run <paramref name="width"/>.</summary>
     public static bool Supports(SimdWidth width) => width <= Best;
 
-    /// <summary>A line for logs and benchmarks: the width in use and what the hardware reports.</summary>
+    /// <summary>A line for logs and benchmarks: the width backends use by default and what the hardware reports.</summary>
     public static string Describe() =>
-        $"kernels {Width} (best {Best}); Vector512 {Vector512.IsHardwareAccelerated}, Vector256 {Vector256.IsHardwareAccelerated}, " +
+        $"kernels {DefaultForNewBackends} (best {Best}); Vector512 {Vector512.IsHardwareAccelerated}, Vector256 {Vector256.IsHardwareAccelerated}, " +
         $"Vector128 {Vector128.IsHardwareAccelerated}, FMA {Fma.IsSupported || AdvSimd.IsSupported}, {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}";
 }

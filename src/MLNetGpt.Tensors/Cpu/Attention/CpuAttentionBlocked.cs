@@ -18,8 +18,8 @@ namespace MLNetGpt.Tensors;
 
 internal static unsafe class CpuAttentionBlocked
 {
-    /// <summary>True when the blocked kernels handle head size <paramref name="hs"/> at the width in use.</summary>
-    public static bool Supports(int hs) => hs % 16 == 0 && CpuIsa.Width != SimdWidth.Scalar;
+    /// <summary>True when the blocked kernels handle head size <paramref name="hs"/> at <paramref name="width"/>.</summary>
+    public static bool Supports(int hs, SimdWidth width) => hs % 16 == 0 && width != SimdWidth.Scalar;
 
     private static int Padded(int t) => (t + 15) & ~15;
 
@@ -33,10 +33,11 @@ internal static unsafe class CpuAttentionBlocked
     public struct ForwardBody : IParallelBody
     {
         public float* Out, Att, Qkv; public int T, C, NH; public Scratch Scratch;
+        public SimdWidth Width;
 
         public readonly void Execute(int start, int end, int worker)
         {
-            switch (CpuIsa.Width)
+            switch (Width)
             {
                 case SimdWidth.Vector512: Run<Simd512, Vector512<float>>(start, end, worker); break;
                 case SimdWidth.Vector256: Run<Simd256, Vector256<float>>(start, end, worker); break;
@@ -79,10 +80,11 @@ internal static unsafe class CpuAttentionBlocked
     public struct BackwardBody : IParallelBody
     {
         public float* Dqkv, Dout, Qkv, Att; public int T, C, NH; public Scratch Scratch;
+        public SimdWidth Width;
 
         public readonly void Execute(int start, int end, int worker)
         {
-            switch (CpuIsa.Width)
+            switch (Width)
             {
                 case SimdWidth.Vector512: Run<Simd512, Vector512<float>>(start, end, worker); break;
                 case SimdWidth.Vector256: Run<Simd256, Vector256<float>>(start, end, worker); break;
@@ -136,10 +138,11 @@ internal static unsafe class CpuAttentionBlocked
     public struct CachedBody : IParallelBody
     {
         public float* Out, Q, K, V; public int* Pos; public int Tn, MaxT, C, NH; public Scratch Scratch;
+        public SimdWidth Width;
 
         public readonly void Execute(int start, int end, int worker)
         {
-            switch (CpuIsa.Width)
+            switch (Width)
             {
                 case SimdWidth.Vector512: Run<Simd512, Vector512<float>>(start, end, worker); break;
                 case SimdWidth.Vector256: Run<Simd256, Vector256<float>>(start, end, worker); break;

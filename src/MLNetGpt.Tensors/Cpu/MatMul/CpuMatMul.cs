@@ -13,10 +13,10 @@ internal static unsafe class CpuMatMul
 
 
     /// <summary>out[BT,OC] = bias + inp[BT,C]·W[OC,C]ᵀ (bias may be null: zero).</summary>
-    public static void Forward(WorkerPool pool, Scratch scratch, float* output, float* input, float* weight, float* bias, int bt, int c, int oc)
+    public static void Forward(WorkerPool pool, Scratch scratch, SimdWidth width, float* output, float* input, float* weight, float* bias, int bt, int c, int oc)
     {
         if (bt == 0) return;
-        if (bt <= MatMulSmall.MaxRows && CpuIsa.Width == SimdWidth.Vector512)
+        if (bt <= MatMulSmall.MaxRows && width == SimdWidth.Vector512)
         {
             // a few rows: no packing; columns in groups of 16 over the threads (AVX-512 only: its in-register 16×16
             // transposes have no counterpart at other widths, which pack W and take the packed tile below)
@@ -25,8 +25,8 @@ internal static unsafe class CpuMatMul
             return;
         }
         float* packed = scratch.Shared(checked((int)MatMulGemm.PackedLength(oc, c)));
-        Pack(pool, packed, weight, c, oc);
-        ForwardPacked(pool, scratch, output, input, packed, bias, bt, c, oc);
+        Pack(pool, width, packed, weight, c, oc);
+        ForwardPacked(pool, scratch, width, output, input, packed, bias, bt, c, oc);
     }
 
     // Work of a forward product for the serial-or-parallel decision: its multiply-adds, but at least 16 per weight, because
@@ -35,17 +35,17 @@ internal static unsafe class CpuMatMul
     private static long ForwardWork(int bt, int c, int oc) => Math.Max((long)bt * c * oc, 16L * c * oc);
 
     /// <summary>packed = W[OC,C] in the <see cref="PackedWeight"/> layout (panels over the threads).</summary>
-    public static void Pack(WorkerPool pool, float* packed, float* weight, int c, int oc)
+    public static void Pack(WorkerPool pool, SimdWidth width, float* packed, float* weight, int c, int oc)
     {
-        var pack = new PackBody { Dst = packed, W = weight, N = oc, K = c };
+        var pack = new PackBody { Dst = packed, W = weight, N = oc, K = c, Width = width };
         pool.For((oc + NR - 1) / NR, ref pack, (long)oc * c);
     }
 
     /// <summary>out[BT,OC] = bias + inp[BT,C]·Wᵀ with W pre-packed (see <see cref="PackedWeight"/>).</summary>
-    public static void ForwardPacked(WorkerPool pool, Scratch scratch, float* output, float* input, float* packed, float* bias, int bt, int c, int oc)
+    public static void ForwardPacked(WorkerPool pool, Scratch scratch, SimdWidth width, float* output, float* input, float* packed, float* bias, int bt, int c, int oc)
     {
         if (bt == 0) return;
-        if (bt > MatMulPacked.RowBlock && CpuIsa.Width != SimdWidth.Vector512)
+        if (bt > MatMulPacked.RowBlock && width != SimdWidth.Vector512)
         {
             // Many rows at a narrower width: the GEMM's MR × 2-vector tile (6×16 for AVX2) keeps more accumulators busy per
             // weight load than the packed tile's 4 rows, and reads the same pre-packed panels (the same bits).
@@ -53,47 +53,47 @@ internal static unsafe class CpuMatMul
             var gemm = new GemmBody
             {
                 Op = new GemmOperands { A = input, Lda = c, ARowsOverK = true, B = packed, BPrepacked = true, C = output, Ldc = oc, K = c, InitC = true, Bias = bias },
-                M = bt, N = oc, Scratch = scratch,
+                M = bt, N = oc, Scratch = scratch, Width = width,
             };
             Run(pool, ref gemm);
             return;
         }
         // work items: row blocks × panels; one row block when BT is small, so that each panel is read by one thread only
         int panels = (oc + NR - 1) / NR, rowBlocks = bt <= MatMulPacked.RowBlock ? 1 : (bt + MatMulPacked.RowBlock - 1) / MatMulPacked.RowBlock;
-        var rows = new PackedBody { O = output, X = input, W = packed, Bias = bias, M = bt, N = oc, K = c, Panels = panels, Zeros = scratch.Zeros(c) };
+        var rows = new PackedBody { O = output, X = input, W = packed, Bias = bias, M = bt, N = oc, K = c, Panels = panels, Zeros = scratch.Zeros(c), Width = width };
         pool.For(rowBlocks * panels, ref rows, ForwardWork(bt, c, oc));
     }
 
     /// <summary>Both backward products (dinput may be null: skipped; dbias may be null).</summary>
-    public static void Backward(WorkerPool pool, Scratch scratch, float* dinput, float* dweight, float* dbias, float* doutput,
+    public static void Backward(WorkerPool pool, Scratch scratch, SimdWidth width, float* dinput, float* dweight, float* dbias, float* doutput,
         float* input, float* weight, int bt, int c, int oc)
     {
-        if (dinput != null) InputGradient(pool, scratch, dinput, doutput, weight, bt, c, oc);
-        WeightGradient(pool, scratch, dweight, dbias, doutput, input, bt, c, oc);
+        if (dinput != null) InputGradient(pool, scratch, width, dinput, doutput, weight, bt, c, oc);
+        WeightGradient(pool, scratch, width, dweight, dbias, doutput, input, bt, c, oc);
     }
 
     /// <summary>dinp[BT,C] += dout[BT,OC]·W[OC,C].</summary>
-    public static void InputGradient(WorkerPool pool, Scratch scratch, float* dinput, float* doutput, float* weight, int bt, int c, int oc)
+    public static void InputGradient(WorkerPool pool, Scratch scratch, SimdWidth width, float* dinput, float* doutput, float* weight, int bt, int c, int oc)
     {
         if (bt == 0) return;
         scratch.EnsurePerWorker(MatMulGemm.ScratchFloats);
         var body = new GemmBody
         {
             Op = new GemmOperands { A = doutput, Lda = oc, ARowsOverK = true, B = weight, Ldb = c, C = dinput, Ldc = c, K = oc },
-            M = bt, N = c, Scratch = scratch,
+            M = bt, N = c, Scratch = scratch, Width = width,
         };
         Run(pool, ref body);
     }
 
     /// <summary>dW[OC,C] += dout[BT,OC]ᵀ·inp[BT,C]; db[OC] += column sums of dout (when dbias is not null).</summary>
-    public static void WeightGradient(WorkerPool pool, Scratch scratch, float* dweight, float* dbias, float* doutput, float* input, int bt, int c, int oc)
+    public static void WeightGradient(WorkerPool pool, Scratch scratch, SimdWidth width, float* dweight, float* dbias, float* doutput, float* input, int bt, int c, int oc)
     {
         if (bt == 0) return;
         scratch.EnsurePerWorker(MatMulGemm.ScratchFloats);
         var body = new GemmBody
         {
             Op = new GemmOperands { A = doutput, Lda = oc, ARowsOverK = false, B = input, Ldb = c, C = dweight, Ldc = c, K = bt },
-            M = oc, N = c, Scratch = scratch,
+            M = oc, N = c, Scratch = scratch, Width = width,
         };
         Run(pool, ref body);
         if (dbias != null)
@@ -116,13 +116,14 @@ internal static unsafe class CpuMatMul
         public int M, N;
         public bool SplitRows;
         public Scratch Scratch;
+        public SimdWidth Width;
 
         public readonly void Execute(int start, int end, int worker)
         {
             int m0 = 0, m1 = M, n0 = 0, n1 = N;
             if (SplitRows) { m0 = start * MR; m1 = Math.Min(end * MR, M); }
             else { n0 = start * NR; n1 = Math.Min(end * NR, N); }
-            MatMulGemm.Run(Op, m0, m1, n0, n1, Scratch.Worker(worker));
+            MatMulGemm.Run(Width, Op, m0, m1, n0, n1, Scratch.Worker(worker));
         }
     }
 
@@ -139,6 +140,7 @@ internal static unsafe class CpuMatMul
     {
         public float* O, X, W, Bias, Zeros;
         public int M, N, K, Panels;
+        public SimdWidth Width;
 
         // items are (row block, panel) with panels fastest; a contiguous range is cut into runs within one row block
         public readonly void Execute(int start, int end, int worker)
@@ -148,7 +150,7 @@ internal static unsafe class CpuMatMul
             {
                 int block = item / Panels, p0 = item % Panels, p1 = Math.Min(Panels, p0 + (end - item));
                 int m0 = M <= rb ? 0 : block * rb, m = M <= rb ? M : Math.Min(rb, M - m0);
-                MatMulPacked.Run(O + (long)m0 * N, N, X + (long)m0 * K, K, W, Bias, m, N, K, p0, p1, Zeros);
+                MatMulPacked.Run(Width, O + (long)m0 * N, N, X + (long)m0 * K, K, W, Bias, m, N, K, p0, p1, Zeros);
                 item += p1 - p0;
             }
         }
@@ -158,8 +160,9 @@ internal static unsafe class CpuMatMul
     {
         public float* Dst, W;
         public int N, K;
+        public SimdWidth Width;
 
-        public readonly void Execute(int start, int end, int worker) => MatMulGemm.PackTransposed(Dst, W, K, N, K, start, end);
+        public readonly void Execute(int start, int end, int worker) => MatMulGemm.PackTransposed(Width, Dst, W, K, N, K, start, end);
     }
 
     // db[o] += Σ_rows dout[row, o], rows in order (deterministic), 16 columns per item.

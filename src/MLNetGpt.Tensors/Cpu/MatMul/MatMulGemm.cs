@@ -50,10 +50,10 @@ internal static unsafe class MatMulGemm
     /// <summary>
     /// Packs panels [p0,p1) of Bᵀ where w is row-major [N,K] (B(k,n) = w[n*ldw + k]) into dst[panel][k][NR], zero beyond N.
     /// </summary>
-    public static void PackTransposed(float* dst, float* w, int ldw, int n, int k, int p0, int p1)
+    public static void PackTransposed(SimdWidth width, float* dst, float* w, int ldw, int n, int k, int p0, int p1)
     {
         Vector512<float>* t = stackalloc Vector512<float>[16];
-        bool transpose16 = CpuIsa.Width == SimdWidth.Vector512;
+        bool transpose16 = width == SimdWidth.Vector512;
         for (int p = p0; p < p1; p++)
         {
             float* d = dst + (long)p * k * NR;
@@ -87,10 +87,10 @@ internal static unsafe class MatMulGemm
     }
 
     /// <summary>C[m,n] += Σ_k A(m,k)·B(k,n) for m in [m0,m1), n in [n0,n1). With pre-packed B, n0 must be a multiple of NR.</summary>
-    public static void Run(in GemmOperands op, int m0, int m1, int n0, int n1, float* scratch)
+    public static void Run(SimdWidth width, in GemmOperands op, int m0, int m1, int n0, int n1, float* scratch)
     {
         if (m0 >= m1 || n0 >= n1 || op.K == 0) return;
-        switch (CpuIsa.Width)
+        switch (width)
         {
             case SimdWidth.Vector512: Run<Simd512, Vector512<float>>(op, m0, m1, n0, n1, scratch); break;
             case SimdWidth.Vector256: Run<Simd256, Vector256<float>>(op, m0, m1, n0, n1, scratch); break;
@@ -317,7 +317,7 @@ internal static unsafe class MatMulGemm
         for (; i < n; i++) dst[i] = src[i];
     }
 
-    // Without vectors: the same chain per element (fused multiply-add over k in order).
+    // Without vectors: the same chain per element (fused exactly where the vector widths are).
     private static void Scalar(in GemmOperands op, int m0, int m1, int n0, int n1)
     {
         int k = op.K;
@@ -327,7 +327,7 @@ internal static unsafe class MatMulGemm
             for (int n = n0; n < n1; n++)
             {
                 float acc = op.InitC ? (op.Bias == null ? 0f : op.Bias[n]) : crow[n];
-                for (int p = 0; p < k; p++) acc = MathF.FusedMultiplyAdd(AAt(op, m, p), BAt(op, p, n), acc);
+                for (int p = 0; p < k; p++) acc = Simd128.MultiplyAdd(AAt(op, m, p), BAt(op, p, n), acc);
                 crow[n] = acc;
             }
         }

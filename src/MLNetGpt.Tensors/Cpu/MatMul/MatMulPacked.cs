@@ -24,9 +24,9 @@ internal static unsafe class MatMulPacked
     /// out[m*ldo + n] = bias[n] + Σ_k x[m*ldx + k]·W[n,k] for rows [0,m) (in groups of 4) and the columns of panels [p0,p1).
     /// <paramref name="zeroRow"/> holds at least k zeros (stands in for the missing rows of a partial group).
     /// </summary>
-    public static void Run(float* o, int ldo, float* x, int ldx, float* packed, float* bias, int m, int n, int k, int p0, int p1, float* zeroRow)
+    public static void Run(SimdWidth width, float* o, int ldo, float* x, int ldx, float* packed, float* bias, int m, int n, int k, int p0, int p1, float* zeroRow)
     {
-        switch (CpuIsa.Width)
+        switch (width)
         {
             case SimdWidth.Vector512: Run<Simd512, Vector512<float>, Count4>(o, ldo, x, ldx, packed, bias, m, n, k, p0, p1, zeroRow); break;
             case SimdWidth.Vector256: Run<Simd256, Vector256<float>, Count2>(o, ldo, x, ldx, packed, bias, m, n, k, p0, p1, zeroRow); break;
@@ -154,7 +154,7 @@ internal static unsafe class MatMulPacked
         if (nv > 2) { TOps.Store(c, o + 2 * vc); TOps.Store(d, o + 3 * vc); }
     }
 
-    // Without vectors: the same chain per element.
+    // Without vectors: the same chain per element (fused exactly where the vector widths are).
     private static void Scalar(float* o, int ldo, float* x, int ldx, float* packed, float* bias, int m, int n, int k, int p0, int p1)
     {
         for (int row = 0; row < m; row++)
@@ -162,7 +162,7 @@ internal static unsafe class MatMulPacked
             {
                 float acc = bias == null ? 0f : bias[col];
                 float* w = packed + (long)(col / P) * k * P + col % P;
-                for (int p = 0; p < k; p++) acc = MathF.FusedMultiplyAdd(x[(long)row * ldx + p], w[(long)p * P], acc);
+                for (int p = 0; p < k; p++) acc = Simd128.MultiplyAdd(x[(long)row * ldx + p], w[(long)p * P], acc);
                 o[(long)row * ldo + col] = acc;
             }
     }

@@ -73,6 +73,8 @@ var line = new Dictionary<string, object?>
     ["peak_rss_mb"] = Math.Round(PeakRssMegabytes(), 1),
     ["sample_tokens_per_s"] = Math.Round(sample.Length / sampleSeconds, 1),
     ["wall_s"] = Math.Round(result.WallTime.TotalSeconds, 2),
+    ["kernels"] = model.Backend is CpuBackend cpu ? cpu.Width.ToString() : model.Backend.Name,
+    ["isa"] = CpuIsa.Describe(),
 };
 Console.WriteLine(JsonSerializer.Serialize(line));
 if (args_.ContainsKey("show-sample")) Console.Error.WriteLine(vocab.Decode(sample));

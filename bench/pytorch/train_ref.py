@@ -122,7 +122,20 @@ def main():
         "sample_tokens_per_s": round((out.size(1) - 1) / sample_seconds, 1),
         "wall_s": round(train_seconds, 2),
         "torch": torch.__version__, "openblas_threads": os.environ["OPENBLAS_NUM_THREADS"],
+        "aten_capability": next((l.split(":")[1].strip() for l in torch.__config__.show().splitlines() if "CPU capability" in l), None),
+        "openblas_core": openblas_core(),
     }))
+
+
+def openblas_core():
+    """The OpenBLAS kernel family the process runs (OPENBLAS_CORETYPE narrows it), or None without OpenBLAS."""
+    import ctypes
+    try:
+        lib = ctypes.CDLL("libopenblas.so.0")
+        lib.openblas_get_corename.restype = ctypes.c_char_p
+        return lib.openblas_get_corename().decode()
+    except OSError:
+        return None
 
 
 if __name__ == "__main__":

@@ -349,7 +349,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
         double* partial = _scratch.SharedDoubles(Math.Max(chunks, 1));
         fixed (float* p = x)
         {
-            var body = new CpuElementwise.SumSquaresBody { X = p, Partial = partial, N = x.Length };
+            var body = new CpuElementwise.SumSquaresBody { X = p, Partial = partial, N = x.Length, Width = Width };
             _pool.For(chunks, ref body, 2L * x.Length);
         }
         double s = 0;

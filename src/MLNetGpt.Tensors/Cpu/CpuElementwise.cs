@@ -38,14 +38,15 @@ internal static unsafe class CpuElementwise
             }
         }
 
+        // 0.5·x·(1 + tanh(u)) = x·σ(2u) = x / (1 + e^(−2u)): one exp and one division per element.
         private readonly long Run<TOps, TVec>(long i, long e) where TOps : ISimd<TVec> where TVec : struct
         {
-            var s = TOps.Broadcast(GeluS); var a = TOps.Broadcast(0.044715f); var half = TOps.Broadcast(0.5f); var one = TOps.Broadcast(1f);
+            var s2 = TOps.Broadcast(-2f * GeluS); var a = TOps.Broadcast(0.044715f); var one = TOps.Broadcast(1f);
             for (; i + TOps.Count <= e; i += TOps.Count)
             {
                 var x = TOps.Load(In + i);
-                var th = SimdMath.Tanh<TOps, TVec>(TOps.Multiply(s, TOps.Add(x, TOps.Multiply(TOps.Multiply(TOps.Multiply(a, x), x), x))));
-                TOps.Store(TOps.Multiply(TOps.Multiply(half, x), TOps.Add(one, th)), Out + i);
+                var u2 = TOps.Multiply(s2, TOps.Add(x, TOps.Multiply(TOps.Multiply(TOps.Multiply(a, x), x), x)));
+                TOps.Store(TOps.Divide(x, TOps.Add(one, SimdMath.Exp<TOps, TVec>(u2))), Out + i);
             }
             return i;
         }
@@ -75,18 +76,18 @@ internal static unsafe class CpuElementwise
             }
         }
 
+        // With σ = σ(2u) = 0.5·(1 + tanh u): d/dx [x·σ] = σ + 2·x·σ·(1 − σ)·u', u' = S·(1 + 3a·x²).
         private readonly long Run<TOps, TVec>(long i, long e) where TOps : ISimd<TVec> where TVec : struct
         {
-            var s = TOps.Broadcast(GeluS); var a = TOps.Broadcast(0.044715f); var a3 = TOps.Broadcast(3f * 0.044715f);
-            var half = TOps.Broadcast(0.5f); var one = TOps.Broadcast(1f);
+            var s = TOps.Broadcast(GeluS); var s2 = TOps.Broadcast(-2f * GeluS); var a = TOps.Broadcast(0.044715f);
+            var a3 = TOps.Broadcast(3f * 0.044715f); var one = TOps.Broadcast(1f); var two = TOps.Broadcast(2f);
             for (; i + TOps.Count <= e; i += TOps.Count)
             {
                 var x = TOps.Load(In + i);
                 var x2 = TOps.Multiply(x, x);
-                var th = SimdMath.Tanh<TOps, TVec>(TOps.Multiply(s, TOps.Add(x, TOps.Multiply(TOps.Multiply(a, x2), x))));
-                var sech2 = TOps.Subtract(one, TOps.Multiply(th, th));
-                var grad = TOps.Add(TOps.Multiply(half, TOps.Add(one, th)),
-                    TOps.Multiply(TOps.Multiply(TOps.Multiply(TOps.Multiply(half, x), sech2), s), TOps.Add(one, TOps.Multiply(a3, x2))));
+                var sg = TOps.Divide(one, TOps.Add(one, SimdMath.Exp<TOps, TVec>(TOps.Multiply(s2, TOps.Add(x, TOps.Multiply(TOps.Multiply(a, x2), x))))));
+                var du = TOps.Multiply(s, TOps.Add(one, TOps.Multiply(a3, x2)));
+                var grad = TOps.Add(sg, TOps.Multiply(TOps.Multiply(TOps.Multiply(TOps.Multiply(two, x), sg), TOps.Subtract(one, sg)), du));
                 TOps.Store(TOps.Add(TOps.Load(Din + i), TOps.Multiply(grad, TOps.Load(Dout + i))), Din + i);
             }
             return i;
@@ -235,13 +236,17 @@ internal static unsafe class CpuElementwise
     public struct SumSquaresBody : IParallelBody
     {
         public float* X; public double* Partial; public long N;
+        public SimdWidth Width;
+
+        // Each float is widened to double before it is squared, so the result is exact to double rounding whatever the
+        // width; the widths differ only in the order of the partial sums.
         public readonly void Execute(int start, int end, int worker)
         {
             for (int chunk = start; chunk < end; chunk++)
             {
                 long i = (long)chunk * Chunk, e = Math.Min(i + Chunk, N);
                 double s = 0;
-                if (Vector512.IsHardwareAccelerated)
+                if (Width == SimdWidth.Vector512)
                 {
                     var acc = Vector512<double>.Zero;
                     for (; i + 16 <= e; i += 16)
@@ -250,6 +255,26 @@ internal static unsafe class CpuElementwise
                         acc += lo * lo + hi * hi;
                     }
                     s = Vector512.Sum(acc);
+                }
+                else if (Width == SimdWidth.Vector256)
+                {
+                    var acc = Vector256<double>.Zero;
+                    for (; i + 8 <= e; i += 8)
+                    {
+                        var (lo, hi) = Vector256.Widen(Vector256.Load(X + i));
+                        acc += lo * lo + hi * hi;
+                    }
+                    s = Vector256.Sum(acc);
+                }
+                else if (Width == SimdWidth.Vector128)
+                {
+                    var acc = Vector128<double>.Zero;
+                    for (; i + 4 <= e; i += 4)
+                    {
+                        var (lo, hi) = Vector128.Widen(Vector128.Load(X + i));
+                        acc += lo * lo + hi * hi;
+                    }
+                    s = Vector128.Sum(acc);
                 }
                 for (; i < e; i++) s += (double)X[i] * X[i];
                 Partial[chunk] = s;

@@ -181,7 +181,7 @@ internal static class SimdMath
 {
     // exp in float only (Cephes expf: x = k·ln2 + r, |r| ≤ ln2/2, degree-6 polynomial, relative error about 2e-7).
     // VectorNNN.Exp widens to double for 1-ulp accuracy, which made GELU 7 % of a nanogpt-cpu training step.
-    // Inputs are clamped to [-87.3, 88.3] so 2^k stays a normal float; tanh saturates long before that.
+    // Inputs are clamped to [-87.3, 88.3] so 2^k stays a normal float; GELU's sigmoid saturates long before that.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TVec Exp<TOps, TVec>(TVec x) where TOps : ISimd<TVec> where TVec : struct
     {
@@ -197,14 +197,6 @@ internal static class SimdMath
         p = TOps.MultiplyAdd(p, r, TOps.Broadcast(5.0000001201e-1f));
         var y = TOps.MultiplyAdd(p, TOps.Multiply(r, r), TOps.Add(r, TOps.Broadcast(1f)));
         return TOps.ScaleByPowerOfTwo(y, k);
-    }
-
-    // tanh(u) = 1 - 2/(exp(2u) + 1): exact limits ±1 (exp overflow gives 1, underflow gives -1); absolute error ~1e-7.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TVec Tanh<TOps, TVec>(TVec u) where TOps : ISimd<TVec> where TVec : struct
-    {
-        var one = TOps.Broadcast(1f);
-        return TOps.Subtract(one, TOps.Divide(TOps.Broadcast(2f), TOps.Add(Exp<TOps, TVec>(TOps.Add(u, u)), one)));
     }
 }
 

@@ -274,19 +274,21 @@ internal static unsafe class MatMulGemm
         }
     }
 
-    // aBuf[tile][k][tileRows]: tileRows consecutive values of A's row k (A[k, m..]), zero beyond mc.
+    // aBuf[tile][k][tileRows]: tileRows consecutive values of A's row k (A[k, m..]), zero beyond mc. Row k of A is read
+    // once, front to back, and dealt out to the tiles (reading it tile by tile would revisit every row once per tile).
     private static void PackA(float* dst, float* a, int lda, int kc, int mc, int tileRows)
     {
-        for (int ir = 0; ir < mc; ir += tileRows)
+        int tiles = (mc + tileRows - 1) / tileRows, full = mc / tileRows;
+        long tileStride = (long)kc * tileRows;
+        for (int p = 0; p < kc; p++)
         {
-            int mr = Math.Min(tileRows, mc - ir);
-            float* src = a + ir;
-            for (int p = 0; p < kc; p++)
+            float* s = a + (long)p * lda, d = dst + (long)p * tileRows;
+            for (int t = 0; t < full; t++) Copy(d + t * tileStride, s + t * tileRows, tileRows);
+            if (full < tiles)
             {
-                float* s = src + (long)p * lda;
-                if (mr == tileRows) Copy(dst, s, tileRows);
-                else for (int r = 0; r < tileRows; r++) dst[r] = r < mr ? s[r] : 0f;
-                dst += tileRows;
+                int mr = mc - full * tileRows;
+                float* dt = d + full * tileStride, st = s + full * tileRows;
+                for (int r = 0; r < tileRows; r++) dt[r] = r < mr ? st[r] : 0f;
             }
         }
     }

@@ -8,12 +8,12 @@ namespace MLNetGpt.Tests;
 internal static class ChildProcess
 {
     /// <summary>Loads <paramref name="modelPath"/> in a child process and returns its JSON report.</summary>
-    public static JsonObject LoadAndGenerate(string modelPath, IReadOnlyList<string> prompts)
+    public static JsonObject LoadAndGenerate(string modelPath, IReadOnlyList<string> prompts, IReadOnlyDictionary<string, string>? environment = null)
     {
         string dir = Path.GetDirectoryName(modelPath)!;
         string promptsPath = Path.Combine(dir, "prompts.json"), outputPath = Path.Combine(dir, "child-output.json");
         File.WriteAllText(promptsPath, JsonSerializer.Serialize(prompts));
-        return Run(["load-and-generate", modelPath, promptsPath, outputPath], outputPath);
+        return Run(["load-and-generate", modelPath, promptsPath, outputPath], outputPath, environment);
     }
 
     /// <summary>
@@ -21,7 +21,7 @@ internal static class ChildProcess
     /// crashes writes nothing, which fails the test with its exit code and output; one that runs past a generous bound is
     /// killed (a bound that only keeps a broken child from hanging the suite, not a timing assertion).
     /// </summary>
-    public static JsonObject Run(IReadOnlyList<string> args, string outputPath)
+    public static JsonObject Run(IReadOnlyList<string> args, string outputPath, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
@@ -29,6 +29,7 @@ internal static class ChildProcess
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
         start.ArgumentList.Add(typeof(ChildProcess).Assembly.Location);
         foreach (var a in args) start.ArgumentList.Add(a);
         using var process = Process.Start(start)!;

@@ -195,6 +195,49 @@ public sealed class CorruptionTests
     }
 
     [TestMethod]
+    public void ABombIsRejectedUnderAMemoryCapWithoutBeingInflated()
+    {
+        // 1 GiB of zeros, deflated to about 1 MB, listed truthfully (length and SHA-256) in a re-hashed manifest: loading in a
+        // child process whose GC heap is capped at 128 MiB must fail with the bound's message, not run out of memory.
+        string weights = Generator + "/weights.safetensors", key = Generator + "/Model.key";
+        const long size = 1L << 30;
+        var zeros = new byte[1 << 20];
+        using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        for (long done = 0; done < size; done += zeros.Length) sha.AppendData(zeros);
+        string hash = Convert.ToHexStringLower(sha.GetHashAndReset());
+        string bomb = Copy("bomb");
+        using (var source = System.IO.Compression.ZipFile.OpenRead(_model))
+        using (var target = System.IO.Compression.ZipFile.Open(bomb, System.IO.Compression.ZipArchiveMode.Create))
+        {
+            foreach (var e in source.Entries)
+            {
+                string name = ModelZip.Normalize(e.FullName);
+                using var output = target.CreateEntry(e.FullName, System.IO.Compression.CompressionLevel.Fastest).Open();
+                if (name == weights)
+                {
+                    for (long done = 0; done < size; done += zeros.Length) output.Write(zeros);
+                    continue;
+                }
+                using var input = e.Open();
+                using var copy = new MemoryStream();
+                input.CopyTo(copy);
+                byte[] bytes = name == key
+                    ? ModelZip.EditManifest(copy.ToArray(), m =>
+                    {
+                        m["entries"]!["weights.safetensors"]!["length"] = size;
+                        m["entries"]!["weights.safetensors"]!["sha256"] = hash;
+                    })
+                    : copy.ToArray();
+                output.Write(bytes);
+            }
+        }
+        Assert.IsLessThan(16L << 20, new FileInfo(bomb).Length, "the bomb is small on disk");
+        var report = ChildProcess.LoadAndGenerate(bomb, ["ROMEO:"], new Dictionary<string, string> { ["DOTNET_GCHeapHardLimit"] = "0x8000000" });
+        string error = report["error"]?.GetValue<string>() ?? "";
+        StringAssert.Contains(error, $"is {size} bytes by the manifest, but at most");
+    }
+
+    [TestMethod]
     [DataRow(Tokenizer, "mlnetgpt-tokenizer-step")]
     [DataRow(Generator, "mlnetgpt-text-generation-step")]
     public void AModelFromANewerMLNetGptAsksToUpdate(string step, string format)

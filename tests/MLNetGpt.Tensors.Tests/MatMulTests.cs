@@ -22,6 +22,10 @@ public sealed class MatMulTests
         yield return [70, 257, 129];
         yield return [130, 64, 65];
         yield return [3, 1536, 40];
+        // dW reads doutᵀ in place when OC and C are at most 512 and packs it otherwise: both sides of each bound
+        yield return [45, 70, 531];
+        yield return [45, 530, 70];
+        yield return [45, 70, 512];
     }
 
     [TestMethod]

@@ -35,6 +35,9 @@ internal unsafe interface ISimd<TVec> where TVec : struct
     static abstract TVec Add(TVec a, TVec b);
     static abstract TVec Subtract(TVec a, TVec b);
     static abstract TVec Multiply(TVec a, TVec b);
+    // The hardware's max and min (maxps, fmax): VectorNNN.Max orders ±0 and NaN as IEEE 754-2019 asks, which costs ten
+    // instructions per call and doubled GELU's time at AVX2. When b is NaN the result is NaN on x86 and ARM alike, so a
+    // clamp is written Min(hi, Max(lo, x)) and lets NaN through.
     static abstract TVec Max(TVec a, TVec b);
     static abstract TVec Min(TVec a, TVec b);
     static abstract TVec Divide(TVec a, TVec b);
@@ -54,9 +57,6 @@ internal unsafe interface ISimd<TVec> where TVec : struct
 
     static abstract float Sum(TVec v);
     static abstract float MaxAcross(TVec v);
-
-    /// <summary>e^x per lane (.NET's vectorised exp at this width).</summary>
-    static abstract TVec Exp(TVec x);
 }
 
 /// <summary>AVX-512: 16 floats, 32 registers, a 12×32 GEMM tile.</summary>
@@ -73,14 +73,14 @@ internal unsafe struct Simd512 : ISimd<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Subtract(Vector512<float> a, Vector512<float> b) => a - b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Multiply(Vector512<float> a, Vector512<float> b) => a * b;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Max(Vector512<float> a, Vector512<float> b) => Vector512.Max(a, b);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Min(Vector512<float> a, Vector512<float> b) => Vector512.Min(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Max(Vector512<float> a, Vector512<float> b) => Vector512.MaxNative(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Min(Vector512<float> a, Vector512<float> b) => Vector512.MinNative(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Divide(Vector512<float> a, Vector512<float> b) => a / b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Sqrt(Vector512<float> a) => Vector512.Sqrt(a);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Round(Vector512<float> a) => Vector512.Round(a);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> ScaleByPowerOfTwo(Vector512<float> y, Vector512<float> k) =>
-        y * Vector512.ShiftLeft(Vector512.ConvertToInt32(k) + Vector512.Create(127), 23).AsSingle();
+        y * Vector512.ShiftLeft(Vector512.ConvertToInt32Native(k) + Vector512.Create(127), 23).AsSingle();
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> WherePositive(Vector512<float> condition, Vector512<float> value) => Vector512.GreaterThan(condition, Vector512<float>.Zero) & value;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -89,7 +89,6 @@ internal unsafe struct Simd512 : ISimd<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vector512<float> v) => Vector512.Sum(v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float MaxAcross(Vector512<float> v) => Simd256.MaxAcross(Vector256.Max(v.GetLower(), v.GetUpper()));
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Exp(Vector512<float> x) => Vector512.Exp(x);
 }
 
 /// <summary>AVX2 with FMA: 8 floats, 16 registers, a 6×16 GEMM tile (the BLIS/OpenBLAS Haswell shape).</summary>
@@ -106,14 +105,14 @@ internal unsafe struct Simd256 : ISimd<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Subtract(Vector256<float> a, Vector256<float> b) => a - b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Multiply(Vector256<float> a, Vector256<float> b) => a * b;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Vector256.Max(a, b);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Min(Vector256<float> a, Vector256<float> b) => Vector256.Min(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Vector256.MaxNative(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Min(Vector256<float> a, Vector256<float> b) => Vector256.MinNative(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Divide(Vector256<float> a, Vector256<float> b) => a / b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Sqrt(Vector256<float> a) => Vector256.Sqrt(a);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Round(Vector256<float> a) => Vector256.Round(a);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> ScaleByPowerOfTwo(Vector256<float> y, Vector256<float> k) =>
-        y * Vector256.ShiftLeft(Vector256.ConvertToInt32(k) + Vector256.Create(127), 23).AsSingle();
+        y * Vector256.ShiftLeft(Vector256.ConvertToInt32Native(k) + Vector256.Create(127), 23).AsSingle();
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> WherePositive(Vector256<float> condition, Vector256<float> value) => Vector256.GreaterThan(condition, Vector256<float>.Zero) & value;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -122,7 +121,6 @@ internal unsafe struct Simd256 : ISimd<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vector256<float> v) => Vector256.Sum(v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float MaxAcross(Vector256<float> v) => Simd128.MaxAcross(Vector128.Max(v.GetLower(), v.GetUpper()));
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Exp(Vector256<float> x) => Vector256.Exp(x);
 }
 
 /// <summary>
@@ -152,14 +150,14 @@ internal unsafe struct Simd128 : ISimd<Vector128<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Add(Vector128<float> a, Vector128<float> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Subtract(Vector128<float> a, Vector128<float> b) => a - b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Multiply(Vector128<float> a, Vector128<float> b) => a * b;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Max(Vector128<float> a, Vector128<float> b) => Vector128.Max(a, b);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Min(Vector128<float> a, Vector128<float> b) => Vector128.Min(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Max(Vector128<float> a, Vector128<float> b) => Vector128.MaxNative(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Min(Vector128<float> a, Vector128<float> b) => Vector128.MinNative(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Divide(Vector128<float> a, Vector128<float> b) => a / b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Sqrt(Vector128<float> a) => Vector128.Sqrt(a);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Round(Vector128<float> a) => Vector128.Round(a);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> ScaleByPowerOfTwo(Vector128<float> y, Vector128<float> k) =>
-        y * Vector128.ShiftLeft(Vector128.ConvertToInt32(k) + Vector128.Create(127), 23).AsSingle();
+        y * Vector128.ShiftLeft(Vector128.ConvertToInt32Native(k) + Vector128.Create(127), 23).AsSingle();
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> WherePositive(Vector128<float> condition, Vector128<float> value) => Vector128.GreaterThan(condition, Vector128<float>.Zero) & value;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -173,19 +171,52 @@ internal unsafe struct Simd128 : ISimd<Vector128<float>>
         return Vector128.Max(v, Vector128.Shuffle(v, Vector128.Create(1, 0, 3, 2))).ToScalar();
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Exp(Vector128<float> x) => Vector128.Exp(x);
 }
 
 /// <summary>Functions written once over the width.</summary>
 internal static class SimdMath
 {
+    /// <summary>dst[i·ldd + j] = src[j·lds + i] for i, j &lt; 4: a 4×4 block transposed in 128-bit registers (SSE, NEON).</summary>
+    // Every width has 128-bit vectors, so one helper serves all of them; scalar copies of the same block ran at ~1 ns a
+    // float and made weight packing and the attention's key transpose 4 % of an AVX2 training step.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void Transpose4x4(float* src, long lds, float* dst, long ldd)
+    {
+        var r0 = Vector128.Load(src); var r1 = Vector128.Load(src + lds);
+        var r2 = Vector128.Load(src + 2 * lds); var r3 = Vector128.Load(src + 3 * lds);
+        if (Sse.IsSupported)
+        {
+            var t0 = Sse.UnpackLow(r0, r1); var t1 = Sse.UnpackLow(r2, r3);   // a0 b0 a1 b1 | c0 d0 c1 d1
+            var t2 = Sse.UnpackHigh(r0, r1); var t3 = Sse.UnpackHigh(r2, r3); // a2 b2 a3 b3 | c2 d2 c3 d3
+            Sse.MoveLowToHigh(t0, t1).Store(dst);
+            Sse.MoveHighToLow(t1, t0).Store(dst + ldd);
+            Sse.MoveLowToHigh(t2, t3).Store(dst + 2 * ldd);
+            Sse.MoveHighToLow(t3, t2).Store(dst + 3 * ldd);
+        }
+        else if (AdvSimd.Arm64.IsSupported)
+        {
+            var t0 = AdvSimd.Arm64.ZipLow(r0, r1).AsUInt64(); var t1 = AdvSimd.Arm64.ZipLow(r2, r3).AsUInt64();
+            var t2 = AdvSimd.Arm64.ZipHigh(r0, r1).AsUInt64(); var t3 = AdvSimd.Arm64.ZipHigh(r2, r3).AsUInt64();
+            AdvSimd.Arm64.ZipLow(t0, t1).AsSingle().Store(dst);
+            AdvSimd.Arm64.ZipHigh(t0, t1).AsSingle().Store(dst + ldd);
+            AdvSimd.Arm64.ZipLow(t2, t3).AsSingle().Store(dst + 2 * ldd);
+            AdvSimd.Arm64.ZipHigh(t2, t3).AsSingle().Store(dst + 3 * ldd);
+        }
+        else
+        {
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++) dst[i * ldd + j] = src[j * lds + i];
+        }
+    }
+
     // exp in float only (Cephes expf: x = k·ln2 + r, |r| ≤ ln2/2, degree-6 polynomial, relative error about 2e-7).
-    // VectorNNN.Exp widens to double for 1-ulp accuracy, which made GELU 7 % of a nanogpt-cpu training step.
+    // VectorNNN.Exp widens to double for 1-ulp accuracy, which made GELU 7 % of a nanogpt-cpu training step (softmax
+    // inputs are x − max ≤ 0, where 2e-7 relative is well inside what attention needs).
     // Inputs are clamped to [-87.3, 88.3] so 2^k stays a normal float; GELU's sigmoid saturates long before that.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TVec Exp<TOps, TVec>(TVec x) where TOps : ISimd<TVec> where TVec : struct
     {
-        x = TOps.Min(TOps.Max(x, TOps.Broadcast(-87.3f)), TOps.Broadcast(88.3f));
+        x = TOps.Min(TOps.Broadcast(88.3f), TOps.Max(TOps.Broadcast(-87.3f), x));
         var k = TOps.Round(TOps.Multiply(x, TOps.Broadcast(1.44269504088896341f)));
         var r = TOps.MultiplyAdd(k, TOps.Broadcast(-0.693359375f), x);
         r = TOps.MultiplyAdd(k, TOps.Broadcast(2.12194440e-4f), r);

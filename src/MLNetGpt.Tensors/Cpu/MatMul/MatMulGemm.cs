@@ -61,13 +61,21 @@ internal static unsafe class MatMulGemm
             int kb = 0;
             if (transpose16 && nr == NR)
             {
-                // full panel: 16×16 blocks transposed in registers (the loop below runs at ~1 ns a float)
+                // full panel: 16×16 blocks transposed in AVX-512 registers
                 for (; kb + 16 <= k; kb += 16)
                     for (int half = 0; half < 2; half++)
                     {
                         MatMulSmall.Transpose16(w + (long)(nb + 16 * half) * ldw + kb, ldw, t);
                         for (int i = 0; i < 16; i++) t[i].Store(d + (long)(kb + i) * NR + 16 * half);
                     }
+            }
+            // other widths and partial panels: 4×4 blocks in 128-bit registers, then the odd rows and columns one by one
+            for (; kb + 4 <= k; kb += 4)
+            {
+                int j = 0;
+                for (; j + 4 <= nr; j += 4) SimdMath.Transpose4x4(w + (long)(nb + j) * ldw + kb, ldw, d + (long)kb * NR + j, NR);
+                for (; j < NR; j++)
+                    for (int kk = kb; kk < kb + 4; kk++) d[kk * NR + j] = j < nr ? w[(long)(nb + j) * ldw + kk] : 0f;
             }
             for (; kb < k; kb += 16)
             {
@@ -112,6 +120,11 @@ internal static unsafe class MatMulGemm
         int kcMax = TOps.Count >= 16 ? 256 : KC;
         float* aBuf = scratch, bBuf = scratch + MC * AS, edge = bBuf + KC * NC;
         int ncBlock = op.BPrepacked ? int.MaxValue : NC;
+        // Aᵀ (dW's doutᵀ) is read in place when it is narrow and used by few panels: packing it cost more than the strided
+        // reads (1 thread, Zen 4, AVX2: dW at (768, 128, 384) 0.89 → 0.94 × OpenBLAS, (768, 512, 128) 0.91 → 0.93), while
+        // at lecture shapes (lda 1152-1536 or N 1536) the strided reads lost 5-10 %.
+        bool strided = !op.ARowsOverK && op.Lda <= 512 && n1 - n0 <= 512;
+        int layout = op.ARowsOverK ? LayoutRows : strided ? LayoutStrided : LayoutPacked;
         for (int jc = n0; jc < n1; jc += Math.Min(ncBlock, n1 - jc))
         {
             int nc = Math.Min(ncBlock, n1 - jc);
@@ -146,9 +159,13 @@ internal static unsafe class MatMulGemm
                         }
                     }
                     if (op.ARowsOverK) CopyRowsA(aBuf, op.A + (long)ic * op.Lda + pc, op.Lda, kc, mc);
-                    else PackA(aBuf, op.A + (long)pc * op.Lda + ic, op.Lda, kc, mc, tileRows);
-                    // A(r,p) of a tile = pa[p*aK + r*aR]
-                    int aK = op.ARowsOverK ? 1 : tileRows, aR = op.ARowsOverK ? AS : 1;
+                    else if (!strided) PackA(aBuf, op.A + (long)pc * op.Lda + ic, op.Lda, kc, mc, tileRows);
+                    else if (mc % tileRows != 0)
+                    {
+                        // the last, partial tile is packed (reading it in place would run past the last row of A)
+                        int full = mc - mc % tileRows;
+                        PackA(aBuf, op.A + (long)pc * op.Lda + ic + full, op.Lda, kc, mc - full, tileRows);
+                    }
                     for (int jr = 0; jr < nc; jr += panelWidth)
                     {
                         float* panel = packedB + (long)(jr / panelWidth) * panelStride;
@@ -159,17 +176,23 @@ internal static unsafe class MatMulGemm
                             for (int ir = 0; ir < mc; ir += tileRows)
                             {
                                 int mr = Math.Min(tileRows, mc - ir);
-                                float* pa = op.ARowsOverK ? aBuf + (long)ir * AS : aBuf + (long)ir * kc;
+                                int tileLayout = layout == LayoutStrided && mr < tileRows ? LayoutPacked : layout;
+                                float* pa = tileLayout switch
+                                {
+                                    LayoutRows => aBuf + (long)ir * AS,
+                                    LayoutStrided => op.A + (long)pc * op.Lda + ic + ir,
+                                    _ => strided ? aBuf : aBuf + (long)ir * kc,
+                                };
                                 float* ct = op.C + (long)(ic + ir) * op.Ldc + jc + jr + sub;
                                 if (mr == tileRows && (nr == tileCols || nr == TOps.Count))
-                                    Kernel<TOps, TVec>(nr == TOps.Count, kc, pa, aK, aR, pb, panelWidth, ct, op.Ldc);
+                                    Kernel<TOps, TVec>(nr == TOps.Count, tileLayout, kc, pa, op.Lda, pb, panelWidth, ct, op.Ldc);
                                 else
                                 {
                                     // partial tile: the same kernel on a copy; padding rows and columns hold whatever the
                                     // scratch held, each element being independent, and are discarded
                                     for (int r = 0; r < mr; r++)
                                         for (int q = 0; q < nr; q++) edge[r * NR + q] = ct[(long)r * op.Ldc + q];
-                                    Kernel<TOps, TVec>(false, kc, pa, aK, aR, pb, panelWidth, edge, NR);
+                                    Kernel<TOps, TVec>(false, tileLayout, kc, pa, op.Lda, pb, panelWidth, edge, NR);
                                     for (int r = 0; r < mr; r++)
                                         for (int q = 0; q < nr; q++) ct[(long)r * op.Ldc + q] = edge[r * NR + q];
                                 }
@@ -183,28 +206,58 @@ internal static unsafe class MatMulGemm
 
     // Tile heights are the widths' GemmRows: 12 (AVX-512, NEON) or 6 (AVX2, SSE); a narrow tile (one vector of columns,
     // e.g. the edge of OC = 65) halves the wasted FMAs. The per-element arithmetic is the same FMA chain in every variant.
+    // The A layout is a type argument so that the broadcasts' offsets are constants folded into the addressing: with
+    // runtime strides the JIT recomputed five row offsets per k step and the AVX2 loop was front-end bound.
+    private const int LayoutRows = 0, LayoutPacked = 1, LayoutStrided = 2;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Kernel<TOps, TVec>(bool narrow, int kc, float* pa, int aK, int aR, float* pb, int ldb, float* c, int ldc)
+    private static void Kernel<TOps, TVec>(bool narrow, int layout, int kc, float* pa, int lda, float* pb, int ldb, float* c, int ldc)
         where TOps : ISimd<TVec> where TVec : struct
+    {
+        if (layout == LayoutRows) Kernel<TOps, TVec, ARows>(narrow, kc, pa, 0, pb, ldb, c, ldc);
+        else if (layout == LayoutPacked) Kernel<TOps, TVec, APacked>(narrow, kc, pa, 0, pb, ldb, c, ldc);
+        else Kernel<TOps, TVec, AStrided>(narrow, kc, pa, lda, pb, ldb, c, ldc);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Kernel<TOps, TVec, TA>(bool narrow, int kc, float* pa, int lda, float* pb, int ldb, float* c, int ldc)
+        where TOps : ISimd<TVec> where TVec : struct where TA : struct, IALayout
     {
         if (TOps.GemmRows == 12)
         {
-            if (narrow) Tile<TOps, TVec, Count12, Count1>(kc, pa, aK, aR, pb, ldb, c, ldc);
-            else Tile<TOps, TVec, Count12, Count2>(kc, pa, aK, aR, pb, ldb, c, ldc);
+            if (narrow) Tile<TOps, TVec, Count12, Count1, TA>(kc, pa, lda, pb, ldb, c, ldc);
+            else Tile<TOps, TVec, Count12, Count2, TA>(kc, pa, lda, pb, ldb, c, ldc);
         }
         else
         {
-            if (narrow) Tile<TOps, TVec, Count6, Count1>(kc, pa, aK, aR, pb, ldb, c, ldc);
-            else Tile<TOps, TVec, Count6, Count2>(kc, pa, aK, aR, pb, ldb, c, ldc);
+            if (narrow) Tile<TOps, TVec, Count6, Count1, TA>(kc, pa, lda, pb, ldb, c, ldc);
+            else Tile<TOps, TVec, Count6, Count2, TA>(kc, pa, lda, pb, ldb, c, ldc);
         }
     }
 
-    // C[TRows × TVecs·Count] += Σ_p A(r,p)·B(p,·) with A(r,p) = pa[p*aK + r*aR] and B's row p at pb + p·ldb.
+    /// <summary>Where a tile of TRows rows finds A(r,p): pa[p·KStep + r·RowStride].</summary>
+    private interface IALayout
+    {
+        /// <summary>Floats from A(r,p) to A(r+1,p).</summary>
+        static abstract int RowStride { get; }
+        /// <summary>Floats from A(r,p) to A(r,p+1) for a tile of <paramref name="rows"/> rows (lda: A's own stride).</summary>
+        static abstract nint KStep(int rows, int lda);
+    }
+    /// <summary>Rows over k in the row buffer: A(r,p) = pa[r·AS + p].</summary>
+    private struct ARows : IALayout { public static int RowStride => AS; public static nint KStep(int rows, int lda) => 1; }
+    /// <summary>Packed [k][TRows]: A(r,p) = pa[p·TRows + r].</summary>
+    private struct APacked : IALayout { public static int RowStride => 1; public static nint KStep(int rows, int lda) => rows; }
+    /// <summary>Aᵀ in place: A(r,p) = pa[p·lda + r].</summary>
+    private struct AStrided : IALayout { public static int RowStride => 1; public static nint KStep(int rows, int lda) => lda; }
+
+    // C[TRows × TVecs·Count] += Σ_p A(r,p)·B(p,·) with A as TA lays it out and B's row p at pb + p·ldb.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile<TOps, TVec, TRows, TVecs>(int kc, float* pa, int aK, int aR, float* pb, int ldb, float* c, int ldc)
+    private static void Tile<TOps, TVec, TRows, TVecs, TA>(int kc, float* pa, int lda, float* pb, int ldb, float* c, int ldc)
         where TOps : ISimd<TVec> where TVec : struct where TRows : struct, IStaticCount where TVecs : struct, IStaticCount
+        where TA : struct, IALayout
     {
         int rows = TRows.Value, v = TOps.Count;
+        nint aR = TA.RowStride, aK = TA.KStep(TRows.Value, lda), bStep = ldb;
         bool two = TVecs.Value == 2;
         TVec r00 = default, r01 = default, r10 = default, r11 = default, r20 = default, r21 = default, r30 = default, r31 = default;
         TVec r40 = default, r41 = default, r50 = default, r51 = default, r60 = default, r61 = default, r70 = default, r71 = default;
@@ -224,7 +277,7 @@ internal static unsafe class MatMulGemm
             rA0 = TOps.Load(c + 10 * ldc); if (two) rA1 = TOps.Load(c + 10 * ldc + v);
             rB0 = TOps.Load(c + 11 * ldc); if (two) rB1 = TOps.Load(c + 11 * ldc + v);
         }
-        for (int p = 0; p < kc; p++)
+        for (float* aEnd = pa + kc * aK; pa < aEnd; pa += aK, pb += bStep)
         {
             var b0 = TOps.Load(pb);
             var b1 = two ? TOps.Load(pb + v) : b0;
@@ -243,7 +296,6 @@ internal static unsafe class MatMulGemm
                 x = TOps.Broadcast(pa[10 * aR]); rA0 = TOps.MultiplyAdd(x, b0, rA0); if (two) rA1 = TOps.MultiplyAdd(x, b1, rA1);
                 x = TOps.Broadcast(pa[11 * aR]); rB0 = TOps.MultiplyAdd(x, b0, rB0); if (two) rB1 = TOps.MultiplyAdd(x, b1, rB1);
             }
-            pa += aK; pb += ldb;
         }
         TOps.Store(r00, c); if (two) TOps.Store(r01, c + v);
         TOps.Store(r10, c + ldc); if (two) TOps.Store(r11, c + ldc + v);
@@ -293,19 +345,21 @@ internal static unsafe class MatMulGemm
         }
     }
 
-    // bBuf[panel][k][width]: width consecutive values of B's row k, zero beyond nc.
+    // bBuf[panel][k][width]: width consecutive values of B's row k, zero beyond nc. Like PackA, row k of B is read once,
+    // front to back, and dealt out to the panels (panel by panel, each row was revisited once per panel: 5 % of a step).
     private static void PackB(float* dst, float* b, int ldb, int kc, int nc, int width)
     {
-        for (int jr = 0; jr < nc; jr += width)
+        int panels = (nc + width - 1) / width, full = nc / width;
+        long panelStride = (long)kc * width;
+        for (int p = 0; p < kc; p++)
         {
-            int nr = Math.Min(width, nc - jr);
-            float* src = b + jr;
-            for (int p = 0; p < kc; p++)
+            float* s = b + (long)p * ldb, d = dst + (long)p * width;
+            for (int t = 0; t < full; t++) Copy(d + t * panelStride, s + t * width, width);
+            if (full < panels)
             {
-                float* s = src + (long)p * ldb;
-                if (nr == width) Copy(dst, s, width);
-                else for (int q = 0; q < width; q++) dst[q] = q < nr ? s[q] : 0f;
-                dst += width;
+                int nr = nc - full * width;
+                float* dt = d + full * panelStride, st = s + full * width;
+                for (int q = 0; q < width; q++) dt[q] = q < nr ? st[q] : 0f;
             }
         }
     }

@@ -33,6 +33,25 @@ public static class LanguageModel
     public static long MaxWeightsFileBytes(LanguageModelConfig config) => 4 * ParameterCount(config) + (1 << 20);
 
     /// <summary>
+    /// The same model on other kernels: a model of the same kind and configuration over the same parameters (shared, not
+    /// copied: for GPT-2 124M that is 0.5 GB saved) that runs on <paramref name="backend"/>, for example to generate with
+    /// another thread count. Training either model changes both; each has its own activations, gradients and scratch, and,
+    /// like any model, neither is thread-safe.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="model"/> is not a <see cref="GptModel"/> or <see cref="BigramModel"/>.</exception>
+    public static ILanguageModel WithBackend(ILanguageModel model, IComputeBackend backend)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(backend);
+        return model switch
+        {
+            GptModel g => g.WithBackend(backend),
+            BigramModel b => b.WithBackend(backend),
+            _ => throw new ArgumentException($"Model of type {model.GetType().Name} is not supported.", nameof(model)),
+        };
+    }
+
+    /// <summary>
     /// Loads a model from a weights file (<see cref="ILanguageModel.SaveWeights(Stream)"/>) or a training checkpoint.
     /// Throws <see cref="InvalidDataException"/> naming the problem for a truncated file, a wrong format or version,
     /// a missing tensor or a shape that does not match the stored config.
@@ -51,7 +70,18 @@ public static class LanguageModel
     internal static ILanguageModel Load(Stream weights, IComputeBackend? backend, string source)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        var file = SafeTensorsFile.Read(weights, source);
+        // A seekable stream (a file, ML.NET's extracted entry) is read tensor by tensor into the parameters, so the weights are
+        // held once; any other stream is read whole first (its length is unknown until it ends).
+        if (weights.CanSeek)
+        {
+            using var reader = SafeTensorsReader.Open(weights, source, leaveOpen: true);
+            return Load(reader, backend);
+        }
+        return Load(SafeTensorsFile.Read(weights, source), backend);
+    }
+
+    private static ILanguageModel Load(ITensorSource file, IComputeBackend? backend)
+    {
         ModelFiles.CheckFormat(file, ModelFiles.WeightsFormat, ModelFiles.CheckpointFormat);
         return ModelFiles.ReadModel(file, backend);
     }

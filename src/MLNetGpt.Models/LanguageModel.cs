@@ -16,6 +16,35 @@ public static class LanguageModel
         _ => throw new ArgumentException($"Unknown model kind '{config.Kind}'.", nameof(config)),
     };
 
+    /// <summary>
+    /// A model of <paramref name="config"/> whose weights are a copy of <paramref name="initialWeights"/>' (nanoGPT's
+    /// init_from: fine-tuning starts here). The two configurations must be equal except for dropout, which only affects
+    /// training, so <paramref name="config"/> may set it; <paramref name="initialWeights"/> is not changed by training the copy.
+    /// </summary>
+    /// <exception cref="ArgumentException">The configurations differ in anything but dropout (the message lists the keys), or
+    /// <paramref name="initialWeights"/> is not a <see cref="GptModel"/> or <see cref="BigramModel"/>.</exception>
+    public static ILanguageModel Create(LanguageModelConfig config, ILanguageModel initialWeights, IComputeBackend? backend = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(initialWeights);
+        config.Validate();
+        if (initialWeights is not ITrainableModel source)
+            throw new ArgumentException($"Model of type {initialWeights.GetType().Name} is not supported.", nameof(initialWeights));
+        static LanguageModelConfig AnyDropout(LanguageModelConfig c) => c is GptConfig g ? g with { Dropout = 0f } : c;
+        if (!Equals(AnyDropout(initialWeights.Config), AnyDropout(config)))
+            throw new ArgumentException(
+                $"The initial weights are of a model with another configuration: {Training.LanguageModelTrainer.ConfigDifferences(initialWeights.Config, config)} (initial vs requested); only dropout may differ.",
+                nameof(initialWeights));
+        ITrainableModel model = config switch
+        {
+            GptConfig g => GptModel.CreateUninitialized(g, backend),
+            BigramConfig b => BigramModel.CreateUninitialized(b, backend),
+            _ => throw new ArgumentException($"Unknown model kind '{config.Kind}'.", nameof(config)),
+        };
+        source.Parameters.Span.CopyTo(model.Parameters.Span); // same configuration up to dropout: the same layout
+        return model;
+    }
+
     /// <summary>Trainable floats a model of <paramref name="config"/> has (tied weights counted once), without building it.</summary>
     public static long ParameterCount(LanguageModelConfig config) => config switch
     {

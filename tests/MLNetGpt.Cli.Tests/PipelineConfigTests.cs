@@ -24,6 +24,23 @@ public sealed class PipelineConfigTests
     }
 
     [TestMethod]
+    public void FineTunePipelineIsNanoGptsRecipeAndTakesItsModelFromInitFrom()
+    {
+        string file = Pipeline("finetune-shakespeare-gpt2.json");
+        var e = Assert.ThrowsExactly<PipelineConfigException>(() => PipelineConfigLoader.Load(file, []));
+        StringAssert.Contains(e.Message, "--init-from");
+        var gpt2 = new GptConfig { LayerCount = 12, HeadCount = 12, EmbeddingSize = 768, BlockSize = 1024, VocabularySize = 50257, Bias = true };
+        var d = PipelineConfigLoader.Load(file, ["model.dropout=0.1"], gpt2);
+        Assert.AreEqual(gpt2 with { Dropout = 0.1f }, (GptConfig)d.Model with { VocabularySize = 50257 }, "the base model, with the override over it");
+        Assert.AreEqual("gpt2", d.Tokenizer.Type);
+        // nanoGPT's config/finetune_shakespeare.py
+        Assert.AreEqual((20, 1, 32, 3e-5f, false, 5, 40), (d.Train.MaxIters, d.Train.BatchSize, d.Train.GradientAccumulationSteps, d.Train.LearningRate,
+            d.Train.DecayLearningRate, d.Train.EvalInterval, d.Train.EvalIters));
+        var typed = Assert.ThrowsExactly<PipelineConfigException>(() => PipelineConfigLoader.Load(file, ["model.type=bigram"], gpt2));
+        StringAssert.Contains(typed.Message, "model.type");
+    }
+
+    [TestMethod]
     public void LectureValuesAreRead()
     {
         var d = PipelineConfigLoader.Load(Pipeline("lecture-gpt.json"), []);

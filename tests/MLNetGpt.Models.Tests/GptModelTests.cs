@@ -132,6 +132,72 @@ public sealed class GptModelTests
     }
 
     [TestMethod]
+    public void EvaluationWithoutTrainingActivationsGivesTheSameBits()
+    {
+        // Three layers: the evaluation layout shares one layer's buffers and alternates two block inputs (0,1,0,1).
+        var config = TestModels.TinyGpt() with { LayerCount = 3 };
+        var tokens = TestModels.RandomTokens(3 * 16 + 1, 65, 8);
+        float[] Logits(GptModel m)
+        {
+            var logits = new float[3 * 16 * 65];
+            m.ComputeLogits(tokens, 3, 16, logits);
+            return logits;
+        }
+        var fresh = GptModel.Create(config, TestModels.Backend, seed: 3);
+        float[] shared = Logits(fresh);
+        double sharedLoss = fresh.EvaluateLoss(tokens, batchSize: 3, maxBatches: 0);
+
+        var trained = GptModel.Create(config, TestModels.Backend, seed: 3);
+        ((ITrainableModel)trained).ForwardBackward(tokens[..48], tokens[1..], 3, 16, 1f, 0); // builds the full arena, used from now on
+        CollectionAssert.AreEqual(shared, Logits(trained));
+        Assert.AreEqual(sharedLoss, trained.EvaluateLoss(tokens, batchSize: 3, maxBatches: 0));
+        Assert.IsTrue(shared.Distinct().Count() > 1000, "the logits are not degenerate");
+    }
+
+    [TestMethod]
+    public void WithBackendSharesTheWeightsAndAllocatesNoGradientsUntilTraining()
+    {
+        var model = GptModel.Create(TestModels.TinyGpt(), TestModels.Backend, seed: 2);
+        var other = (GptModel)LanguageModel.WithBackend(model, ReferenceBackend.Instance);
+        Assert.AreSame(model.Parameters, other.Parameters);
+        Assert.AreSame(ReferenceBackend.Instance, other.Backend);
+        var tokens = TestModels.RandomTokens(16, 65, 4);
+        float[] a = new float[16 * 65], b = new float[16 * 65];
+        model.ComputeLogits(tokens, 1, 16, a);
+        other.ComputeLogits(tokens, 1, 16, b);
+        Assert.IsTrue(TestModels.MaxAbsDiff(a, b) < 1e-5f, "the same weights on other kernels");
+        Assert.IsNull(typeof(GptModel).GetField("_gradients", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(model),
+            "evaluating allocates no gradients");
+    }
+
+    [TestMethod]
+    public void LoadingFromANonSeekableStreamGivesTheSameWeights()
+    {
+        var model = GptModel.Create(TestModels.TinyGpt(), TestModels.Backend, seed: 6);
+        using var ms = new MemoryStream();
+        model.SaveWeights(ms);
+        var seekable = (GptModel)LanguageModel.Load(new MemoryStream(ms.ToArray()), TestModels.Backend);
+        var streamed = (GptModel)LanguageModel.Load(new NonSeekable(ms.ToArray()), TestModels.Backend);
+        CollectionAssert.AreEqual(model.Parameters.Data, seekable.Parameters.Data);
+        CollectionAssert.AreEqual(model.Parameters.Data, streamed.Parameters.Data);
+    }
+
+    private sealed class NonSeekable(byte[] bytes) : Stream
+    {
+        private readonly MemoryStream _inner = new(bytes);
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, count);
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    [TestMethod]
     public void BadInputsGiveClearErrors()
     {
         var model = GptModel.Create(TestModels.TinyGpt(block: 8), TestModels.Backend);

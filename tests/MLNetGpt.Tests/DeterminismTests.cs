@@ -67,7 +67,7 @@ public sealed class DeterminismTests
             CollectionAssert.AreEqual(one.Weights, two.Weights, "trained weights differ between 1 and 2 threads");
             CollectionAssert.AreEqual(one.Generations, two.Generations);
 
-            // The same weights generating on 1 and 2 threads (WithDevice copies them to a new backend).
+            // The same weights generating on 1 and 2 threads (WithDevice shares them with a model on a new backend).
             var (ml, model) = TinyModels.Gpt;
             var (generator, index, steps) = TextGenerationModel.Find(model);
             List<string> On(int threads) => TinyModels.Generate(ml, new Microsoft.ML.Data.TransformerChain<ITransformer>(steps[0], generator.WithDevice("cpu", threads)), Prompts[..12]);

@@ -23,7 +23,8 @@ public static class InfoCommand
         output.WriteLine($"parameters {g.ParameterCount:N0}");
         output.WriteLine($"tokenizer  {g.Tokenizer.GetType().Name}, vocabulary {g.Model.VocabularySize}");
         output.WriteLine($"config     {g.Config.ToJson()}");
-        output.WriteLine($"generation {JsonSerializer.Serialize(g.Options)}");
+        // Unescaped, so that a stop sequence such as <|endoftext|> reads as itself.
+        output.WriteLine($"generation {JsonSerializer.Serialize(g.Options, new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping })}");
         return ExitCodes.Ok;
     }
 

@@ -19,7 +19,9 @@ namespace MLNetGpt.Cli.Commands;
 /// <param name="OutputDirectory">The run folder (default runs/NAME-TIMESTAMP).</param>
 /// <param name="DataPath">A local corpus file (--from), overriding data.path.</param>
 /// <param name="ResumeDirectory">A run folder to continue from its checkpoint.</param>
-public sealed record TrainRequest(string? PipelinePath, IReadOnlyList<string> Overrides, string? OutputDirectory, string? DataPath, string? ResumeDirectory);
+/// <param name="InitFrom">A model .zip whose weights training starts from (fine-tuning; nanoGPT's init_from).</param>
+public sealed record TrainRequest(string? PipelinePath, IReadOnlyList<string> Overrides, string? OutputDirectory, string? DataPath, string? ResumeDirectory,
+    string? InitFrom = null);
 
 /// <summary>Runs a training pipeline end to end.</summary>
 public static class TrainCommand
@@ -48,18 +50,57 @@ public static class TrainCommand
 
     /// <summary>What a train invocation will do, decided before anything is written.</summary>
     private sealed record Start(PipelineDefinition Definition, RunFolder Run, CorpusFile Corpus, CheckpointInfo? Resume,
-        IReadOnlyList<string> Changes);
+        IReadOnlyList<string> Changes, InitialModel? Init = null);
+
+    /// <summary>The model of train --init-from: its file, its loaded model and its tokenizer.</summary>
+    private sealed record InitialModel(string Path, ILanguageModel Model, Microsoft.ML.Tokenizers.Tokenizer Tokenizer);
 
     private static Start PrepareNewRun(TrainRequest request)
     {
         if (request.PipelinePath is null) throw new CliException("train needs a pipeline file (for example pipelines/shakespeare-char-gpt.json) or --resume RUN_DIR.");
-        var d = WithCorpusPath(PipelineConfigLoader.Load(request.PipelinePath, request.Overrides), request.DataPath);
+        var init = request.InitFrom is { } initPath && LoadedModel.Load(initPath).Generator is var g ? new InitialModel(initPath, g.Model, g.Tokenizer) : null;
+        var d = WithCorpusPath(PipelineConfigLoader.Load(request.PipelinePath, request.Overrides, init?.Model.Config), request.DataPath);
+        if (init is not null) CheckInitialModel(d, init);
         if (d.Train.MaxIters < 1)
             throw new CliException($"Key 'train.max_iters' = {d.Train.MaxIters} is invalid: there would be nothing to train; give at least 1 step.", ExitCodes.ConfigError);
         string path = request.OutputDirectory ?? Path.Combine("runs", $"{d.Name}-{DateTime.Now:yyyyMMdd-HHmmss}");
         RunFolder.CheckFreeForNewRun(path);
         var corpus = CorpusFile.Read(ResolveCorpus(d, request.DataPath));
-        return new Start(d, RunFolder.ForPath(path), corpus, null, []);
+        return new Start(d, RunFolder.ForPath(path), corpus, null, [], init);
+    }
+
+    /// <summary>
+    /// --init-from: the pipeline's model must be the .zip's (only model.dropout may differ), and its tokenizer must be a
+    /// named encoding equal to the .zip's, so that the run's config.json rebuilds both for --resume and eval.
+    /// </summary>
+    private static void CheckInitialModel(PipelineDefinition d, InitialModel init)
+    {
+        var differences = ConfigDifferences.Between(ConfigJson.ToJson(d with { Model = init.Model.Config }), ConfigJson.ToJson(d))
+            .Where(x => x.Key.StartsWith("model.", StringComparison.Ordinal) && x.Key != "model.dropout").ToList();
+        if (differences.Count > 0)
+            throw new CliException(
+                $"--init-from '{init.Path}' holds another model than the pipeline describes: {string.Join(", ", differences.Select(x => $"{x.Key} {x.Before} in the model, {x.After} in the pipeline"))}. " +
+                "Leave the model section out (the model comes from --init-from) or set only model.dropout.", ExitCodes.ConfigError);
+        var tokenizer = init.Tokenizer;
+        if (d.Tokenizer.Type is "char" or "bpe")
+            throw new CliException(
+                $"--init-from continues the tokenizer of '{init.Path}'; tokenizer.type '{d.Tokenizer.Type}' would learn another one from the corpus. Set tokenizer.type to the model's encoding (gpt2 for GPT-2).", ExitCodes.ConfigError);
+        if (!SameTokenizer(tokenizer, BpeTokenizer.CreateForEncoding(d.Tokenizer.Type)))
+            throw new CliException(
+                $"--init-from '{init.Path}' uses another tokenizer than tokenizer.type '{d.Tokenizer.Type}' ({TokenizerName(tokenizer)}); set tokenizer.type to the model's encoding.", ExitCodes.ConfigError);
+    }
+
+    private static string TokenizerName(Microsoft.ML.Tokenizers.Tokenizer t) => t is BpeTokenizer b ? $"a BPE tokenizer of {b.VocabularySize} ids" : t.GetType().Name;
+
+    // Tokenizers are equal when they save to the same bytes (the format holds every rank, merge and special token).
+    private static bool SameTokenizer(Microsoft.ML.Tokenizers.Tokenizer a, BpeTokenizer b)
+    {
+        if (a is not BpeTokenizer ours || ours.VocabularySize != b.VocabularySize) return false;
+        using var x = new MemoryStream();
+        using var y = new MemoryStream();
+        ours.Save(x);
+        b.Save(y);
+        return x.GetBuffer().AsSpan(0, (int)x.Length).SequenceEqual(y.GetBuffer().AsSpan(0, (int)y.Length));
     }
 
     // A resume continues the run as configured: only the recipe (train.*), sampling (generate.*), the device and where
@@ -69,6 +110,7 @@ public static class TrainCommand
         if (request.PipelinePath is not null)
             throw new CliException($"train --resume continues the run with its own config.json; drop the pipeline file '{request.PipelinePath}' (overrides are key=value).");
         if (request.OutputDirectory is not null) throw new CliException("train --resume writes into the run folder it continues; drop --out.");
+        if (request.InitFrom is not null) throw new CliException("train --resume continues from the run's checkpoint, which holds its weights; drop --init-from.");
         var run = RunFolder.OpenForResume(directory);
         var saved = PipelineConfigLoader.Load(run.ConfigPath, []);
         var d = WithCorpusPath(PipelineConfigLoader.Load(run.ConfigPath, request.Overrides), request.DataPath);
@@ -127,8 +169,9 @@ public static class TrainCommand
 
     private static async Task<int> TrainAsync(Start start, TextWriter output, TextWriter error, bool live, CancellationToken cancellationToken)
     {
-        var (d, run, corpusFile, resume, changes) = start;
+        var (d, run, corpusFile, resume, changes, init) = start;
         output.WriteLine($"pipeline {d.Name}: {d.Model.Kind} model, {d.Tokenizer.Type} tokenizer, {d.Train.MaxIters} steps");
+        if (init is not null) output.WriteLine($"init     {init.Path} ({init.Model.ParameterCount:N0} parameters)");
         output.WriteLine($"data     {corpusFile.Path}");
         output.WriteLine($"run      {run.Path}{(resume is null ? "" : $" (resuming at step {resume.Step})")}");
         if (changes.Count > 0) output.WriteLine($"changes  {string.Join(", ", changes)}");
@@ -148,7 +191,7 @@ public static class TrainCommand
         if (resume is null) WriteConfigOnce();
 
         using var log = new StreamWriter(run.LogPath, append: true) { AutoFlush = true };
-        log.WriteLine($"# {DateTime.Now:O} train {d.Name}{(resume is null ? "" : $" --resume at step {resume.Step}")}");
+        log.WriteLine($"# {DateTime.Now:O} train {d.Name}{(resume is null ? "" : $" --resume at step {resume.Step}")}{(init is null ? "" : $" --init-from {Path.GetFullPath(init.Path)}")}");
 
         var annotations = new Dictionary<string, string>
         {
@@ -183,7 +226,7 @@ public static class TrainCommand
                     view.Report(new TrainingStatus(p.Step, p.MaxIters, p.EvalTrainLoss ?? p.TrainLoss, p.ValLoss, p.TokensPerSecond,
                         p.Elapsed, p.Eta, p.EvalTrainLoss.HasValue));
                 });
-                var pipeline = TokenizerStep(ml, d).Append(TrainerStep(ml, d, split.TestSet, progress, cancellationToken, run, resume,
+                var pipeline = TokenizerStep(ml, d).Append(TrainerStep(ml, d, split.TestSet, progress, cancellationToken, run, resume, init?.Model,
                     trainer => { WriteConfigOnce(); trainer.SaveCheckpoint(run.CheckpointPath, annotations); }));
                 await Task.Run(() => model = pipeline.Fit(split.TrainSet), CancellationToken.None);
                 return null;
@@ -235,6 +278,7 @@ public static class TrainCommand
             ["vocabulary_size"] = generator.Model.VocabularySize,
             ["threads"] = d.Train.Threads == 0 ? Environment.ProcessorCount : d.Train.Threads,
         };
+        if (init is not null) metrics["init_from"] = Path.GetFullPath(init.Path);
         // Written last: its presence with this step count is what marks the run as finished (see RunFolder.IsFinishedAt).
         RunFolder.WriteText(run.MetricsPath, JsonSerializer.Serialize(metrics, new JsonSerializerOptions { WriteIndented = true }));
 
@@ -288,7 +332,7 @@ public static class TrainCommand
     /// <summary>The trainer step: the pipeline's model and train records, plus progress, cancellation, checkpoints and resume.</summary>
     private static IEstimator<TextGenerationTransformer> TrainerStep(MLContext ml, PipelineDefinition d, IDataView validation,
         IProgress<TrainingProgress> progress, CancellationToken cancellationToken, RunFolder run, CheckpointInfo? resume,
-        Action<LanguageModelTrainer> checkpoint)
+        ILanguageModel? initialModel, Action<LanguageModelTrainer> checkpoint)
     {
         LanguageModelTrainerOptions Common(LanguageModelTrainerOptions o) => o with
         {
@@ -300,6 +344,7 @@ public static class TrainCommand
             CancellationToken = cancellationToken,
             Checkpoint = checkpoint,
             ResumeFromCheckpoint = resume is null ? null : run.CheckpointPath,
+            InitialModel = initialModel,
             Generation = d.Generate.Options,
         };
         return d.Model switch

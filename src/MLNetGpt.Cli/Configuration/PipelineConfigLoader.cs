@@ -32,21 +32,42 @@ public static class PipelineConfigLoader
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
-    /// <summary>Loads <paramref name="path"/> and applies <paramref name="overrides"/>.</summary>
+    /// <summary>
+    /// Loads <paramref name="path"/> and applies <paramref name="overrides"/>. With <paramref name="baseModel"/> (the
+    /// configuration of the model <c>train --init-from</c> starts from), the model section may be left out: the base
+    /// model's keys are its values, and keys the file or the overrides set replace them.
+    /// </summary>
     /// <exception cref="PipelineConfigException">Missing or oversized file, malformed JSON, unknown key, missing section, or an invalid value.</exception>
-    public static PipelineDefinition Load(string path, IEnumerable<string> overrides)
+    public static PipelineDefinition Load(string path, IEnumerable<string> overrides, LanguageModelConfig? baseModel = null)
     {
         ArgumentNullException.ThrowIfNull(path);
         var root = ReadFile(path);
         string where = $"pipeline file '{path}'";
         CheckKeys(root, where);
         foreach (var raw in overrides) ApplyOverride(root, raw);
+        if (baseModel is not null) root["model"] = LayerOver(baseModel, root["model"] as JsonObject);
         foreach (var section in RequiredSections)
             if (root[section] is null)
-                throw new PipelineConfigException($"The {where} has no '{section}' section; every pipeline names its {section} (see pipelines/*.json and `mlnetgpt keys`).");
+                throw new PipelineConfigException($"The {where} has no '{section}' section; every pipeline names its {section} (see pipelines/*.json and `mlnetgpt keys`)" +
+                    (section == "model" ? ", or starts from a model with train --init-from MODEL.zip." : "."));
         var definition = Bind(root);
         Validate(definition);
         return definition;
+    }
+
+    /// <summary>The model section of <paramref name="baseModel"/> (every key but vocab_size) with <paramref name="section"/>'s keys over it.</summary>
+    private static JsonObject LayerOver(LanguageModelConfig baseModel, JsonObject? section)
+    {
+        var model = (JsonObject)JsonSerializer.SerializeToNode(baseModel, baseModel.GetType(), Strict)!;
+        model.Remove("vocab_size");
+        model.Insert(0, "type", baseModel.Kind);
+        if (section is not null)
+        {
+            if (section["type"] is { } type && type.ToJsonString() != model["type"]!.ToJsonString())
+                throw new PipelineConfigException($"Key 'model.type' = {type.ToJsonString()} differs from the {baseModel.Kind} model of --init-from; leave the model section out, or set only model.dropout.");
+            foreach (var (key, value) in section) model[key] = value?.DeepClone();
+        }
+        return model;
     }
 
     private static JsonObject ReadFile(string path)

@@ -17,7 +17,7 @@ public sealed class BigramModel : ITrainableModel
     private readonly float[] _probs, _rowLosses;
     private readonly int[] _ignoreTargets, _counts;
 
-    private BigramModel(BigramConfig config, IComputeBackend backend)
+    private BigramModel(BigramConfig config, IComputeBackend backend, Arena? parameters = null)
     {
         config.Validate();
         BigramConfig = config;
@@ -26,7 +26,7 @@ public sealed class BigramModel : ITrainableModel
         var b = ArenaLayout.CreateBuilder();
         _table = b.Add(TableName, true, _v, _v);
         var layout = b.Build();
-        Parameters = Arena.Create(layout);
+        Parameters = parameters ?? Arena.Create(layout);
         Gradients = Arena.Create(layout);
         // The encoder kernel adds a position row; the bigram has none, so it gets zeros, and their gradient goes to a scratch.
         _zeroPositions = new float[config.BlockSize * _v];
@@ -49,6 +49,9 @@ public sealed class BigramModel : ITrainableModel
     }
 
     internal static BigramModel CreateUninitialized(BigramConfig config, IComputeBackend? backend) => new(config, backend ?? CpuBackend.Create());
+
+    /// <summary>A bigram model over this one's table (shared, not copied) running on <paramref name="backend"/>.</summary>
+    internal BigramModel WithBackend(IComputeBackend backend) => new(BigramConfig, backend, Parameters);
 
     /// <summary>The configuration.</summary>
     public BigramConfig BigramConfig { get; }

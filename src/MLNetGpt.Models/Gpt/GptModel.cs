@@ -13,18 +13,19 @@ namespace MLNetGpt.Models;
 public sealed class GptModel : ITrainableModel
 {
     private readonly GptParameters _p;
-    private GptActivations? _acts;
+    private GptActivations? _acts;          // training: every layer's activations, kept for backward
+    private GptActivations? _evalActs;      // evaluation when _acts is absent or too small: one layer's buffers, shared
+    private Arena? _gradients;
     private readonly int _c, _nh, _v, _layers;
     private readonly float _dropout;
 
-    private GptModel(GptConfig config, IComputeBackend backend)
+    private GptModel(GptConfig config, IComputeBackend backend, Arena? parameters = null)
     {
         config.Validate();
         GptConfig = config;
         Backend = backend;
         _p = GptParameters.Create(config);
-        Parameters = Arena.Create(_p.Layout);
-        Gradients = Arena.Create(_p.Layout);
+        Parameters = parameters ?? Arena.Create(_p.Layout);
         _c = config.EmbeddingSize; _nh = config.HeadCount; _v = config.VocabularySize; _layers = config.LayerCount;
         _dropout = config.Dropout;
     }
@@ -40,6 +41,9 @@ public sealed class GptModel : ITrainableModel
 
     /// <summary>Builds a GPT with all parameters zero (the loader fills them).</summary>
     internal static GptModel CreateUninitialized(GptConfig config, IComputeBackend? backend) => new(config, backend ?? CpuBackend.Create());
+
+    /// <summary>A GPT over this one's parameter arena (shared, not copied) running on <paramref name="backend"/>.</summary>
+    internal GptModel WithBackend(IComputeBackend backend) => new(GptConfig, backend, Parameters);
 
     /// <summary>The configuration.</summary>
     public GptConfig GptConfig { get; }
@@ -65,8 +69,11 @@ public sealed class GptModel : ITrainableModel
     /// <summary>All parameters, GPT-2 names (see <see cref="ArenaLayout.Slices"/>).</summary>
     public Arena Parameters { get; }
 
-    /// <summary>Gradients (same layout), filled by training steps.</summary>
-    public Arena Gradients { get; }
+    /// <summary>
+    /// Gradients (same layout), filled by training steps. Allocated on first use, so a model that only generates or
+    /// evaluates never holds them (for GPT-2 124M, 0.5 GB).
+    /// </summary>
+    public Arena Gradients => _gradients ??= Arena.Create(_p.Layout);
 
     internal GptParameters Layout => _p;
 
@@ -81,8 +88,8 @@ public sealed class GptModel : ITrainableModel
     {
         ModelChecks.Tokens(tokens, batchSize, length, BlockSize, _v);
         Shapes.Require(logits.Length, (long)batchSize * length * _v, $"[{batchSize},{length},{_v}]", nameof(logits));
-        Forward(tokens, batchSize, length, training: false, 0);
-        Acts.Get(Acts.Logits, batchSize * length * _v).CopyTo(logits);
+        var a = Forward(tokens, batchSize, length, training: false, 0);
+        a.Get(a.Logits, batchSize * length * _v).CopyTo(logits);
     }
 
     /// <inheritdoc/>
@@ -92,15 +99,15 @@ public sealed class GptModel : ITrainableModel
     /// <inheritdoc/>
     public float ForwardLoss(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets, int batchSize, int length)
     {
-        Forward(inputs, batchSize, length, training: false, 0);
-        return Loss(targets, batchSize * length, out _);
+        var a = Forward(inputs, batchSize, length, training: false, 0);
+        return Loss(a, targets, batchSize * length, out _);
     }
 
     /// <inheritdoc/>
     public float ForwardBackward(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets, int batchSize, int length, float lossScale, ulong dropoutSeed)
     {
-        Forward(inputs, batchSize, length, training: true, dropoutSeed);
-        float loss = Loss(targets, batchSize * length, out int counted);
+        var a = Forward(inputs, batchSize, length, training: true, dropoutSeed);
+        float loss = Loss(a, targets, batchSize * length, out int counted);
         Backward(inputs, targets, batchSize, length, counted == 0 ? 0f : lossScale / counted, dropoutSeed);
         return loss;
     }
@@ -110,13 +117,21 @@ public sealed class GptModel : ITrainableModel
 
     private GptActivations Acts => _acts!;
 
-    private void EnsureActivations(int b, int t)
+    /// <summary>
+    /// The activations of a (b, t) pass: training grows the full arena; evaluation uses it when it is big enough (a trainer's
+    /// loss estimates cost no memory), else the shared one-layer arena.
+    /// </summary>
+    private GptActivations Activations(int b, int t, bool training)
     {
-        if (_acts is not null && _acts.CapacityBatch >= b && _acts.CapacityLength >= t) return;
-        int cb = Math.Max(b, _acts?.CapacityBatch ?? 0);
-        int ct = Math.Max(t, _acts?.CapacityLength ?? 0);
-        _acts = null; // let the old arena go before allocating the new one
-        _acts = new GptActivations(GptConfig, cb, ct);
+        if (!training && _acts is { } full && full.Fits(b, t)) return full;
+        ref var acts = ref training ? ref _acts : ref _evalActs;
+        if (acts is not null && acts.Fits(b, t)) return acts;
+        int cb = Math.Max(b, acts?.CapacityBatch ?? 0);
+        int ct = Math.Max(t, acts?.CapacityLength ?? 0);
+        acts = null; // let the old arena go before allocating the new one
+        acts = new GptActivations(GptConfig, cb, ct, keepForBackward: training);
+        if (training && _evalActs is not null && acts.Fits(_evalActs.CapacityBatch, _evalActs.CapacityLength)) _evalActs = null;
+        return acts;
     }
 
     private Span<float> P(ArenaSlice s) => Parameters[s];
@@ -127,10 +142,9 @@ public sealed class GptModel : ITrainableModel
     // Dropout sites: 0 = embedding, 1 + 2l = attention residual branch, 2 + 2l = MLP residual branch.
     private static ulong SiteSeed(ulong seed, int site) => Data.SplitMixRandom.Derive(seed, (ulong)site);
 
-    private void Forward(ReadOnlySpan<int> tokens, int b, int t, bool training, ulong dropoutSeed)
+    private GptActivations Forward(ReadOnlySpan<int> tokens, int b, int t, bool training, ulong dropoutSeed)
     {
-        EnsureActivations(b, t);
-        var a = Acts;
+        var a = Activations(b, t, training);
         var be = Backend;
         int bt = b * t, c = _c;
         bool drop = training && _dropout > 0f;
@@ -178,12 +192,12 @@ public sealed class GptModel : ITrainableModel
         var lnf = a.Get(a.Lnf, bt * c);
         be.LayerNormForward(lnf, a.Get(a.LnfMean, bt), a.Get(a.LnfRstd, bt), a.Get(a.Resid[_layers], bt * c), P(_p.LnfWeight), Pb(_p.LnfBias), bt, c);
         be.MatMulForward(a.Get(a.Logits, bt * _v), lnf, P(_p.Head), Span<float>.Empty, bt, c, _v);
+        return a;
     }
 
     /// <summary>Softmax + cross-entropy in place over the logits; returns the mean over targets that are not -1.</summary>
-    private float Loss(ReadOnlySpan<int> targets, int bt, out int counted)
+    private float Loss(GptActivations a, ReadOnlySpan<int> targets, int bt, out int counted)
     {
-        var a = Acts;
         var logits = a.Get(a.Logits, bt * _v);
         var losses = a.Get(a.Losses, bt);
         Backend.SoftmaxCrossEntropyForward(losses, logits, logits, targets, bt, _v);

@@ -1,6 +1,6 @@
 // The GPT's parameter table: GPT-2 checkpoint names, shapes stored [out,in] (PyTorch nn.Linear layout, what MatMulForward expects).
-// Note: Hugging Face GPT-2 checkpoints use Conv1D, stored [in,out]; importing them means transposing the four linear weights
-// per block (attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj). wte, wpe and the LayerNorms copy as they are.
+// Hugging Face GPT-2 checkpoints use Conv1D, stored [in,out]: HuggingFace/Gpt2Checkpoint.cs transposes the four linear
+// weights per block (attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj) on import and export; the rest copies as it is.
 using MLNetGpt.Tensors;
 
 namespace MLNetGpt.Models;

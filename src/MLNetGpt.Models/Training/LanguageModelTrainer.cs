@@ -122,9 +122,29 @@ public sealed class LanguageModelTrainer
     public static CheckpointInfo ReadCheckpoint(Stream checkpoint, string source = "stream")
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
-        var file = SafeTensorsFile.Read(checkpoint, source);
+        using var file = OpenCheckpoint(checkpoint, source);
         ModelFiles.CheckFormat(file, ModelFiles.CheckpointFormat);
         return ReadInfo(file);
+    }
+
+    /// <summary>
+    /// The checkpoint's header, checksum verified; a seekable stream is then read tensor by tensor (the model and its AdamW
+    /// moments are held once, in their arenas), any other one is read whole.
+    /// </summary>
+    private static CheckpointSource OpenCheckpoint(Stream checkpoint, string source) => checkpoint.CanSeek
+        ? new CheckpointSource(SafeTensorsReader.Open(checkpoint, source, leaveOpen: true))
+        : new CheckpointSource(SafeTensorsFile.Read(checkpoint, source));
+
+    /// <summary>A checkpoint file, in memory or streamed; disposing releases the reader.</summary>
+    private sealed class CheckpointSource(ITensorSource file) : ITensorSource, IDisposable
+    {
+        public string Source => file.Source;
+        public IReadOnlyDictionary<string, string> Metadata => file.Metadata;
+        public IReadOnlyDictionary<string, TensorInfo> Tensors => file.Tensors;
+        public long DataLength => file.DataLength;
+        public bool ChecksumVerified => file.ChecksumVerified;
+        public void CopyTo(string name, ReadOnlySpan<int> expectedShape, Span<float> destination) => file.CopyTo(name, expectedShape, destination);
+        public void Dispose() => (file as IDisposable)?.Dispose();
     }
 
     // Unknown keys are errors: a checkpoint written with other key names must not resume with silent defaults.
@@ -133,7 +153,7 @@ public sealed class LanguageModelTrainer
         UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow,
     };
 
-    private static CheckpointInfo ReadInfo(SafeTensorsFile file)
+    private static CheckpointInfo ReadInfo(ITensorSource file)
     {
         string source = file.Source;
         var config = ModelFiles.ReadConfig(file);
@@ -178,7 +198,7 @@ public sealed class LanguageModelTrainer
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
         ArgumentNullException.ThrowIfNull(trainTokens);
-        var file = SafeTensorsFile.Read(checkpoint, source);
+        using var file = OpenCheckpoint(checkpoint, source);
         ModelFiles.CheckFormat(file, ModelFiles.CheckpointFormat);
         var info = ReadInfo(file);
         if (expectedConfig is not null && !Equals(expectedConfig, info.Config))

@@ -34,6 +34,34 @@ public sealed class TextGenerationCatalog
     public TextGenerationTrainers Trainers { get; }
 
     /// <summary>
+    /// Turns a built language model (for example one imported with <c>Gpt2Checkpoint.Load</c>) and its tokenizer into
+    /// the model chain a trainer's Fit returns: a <see cref="TextTokenizingTransformer"/> from
+    /// <paramref name="inputColumnName"/> to "Tokens", then a <see cref="TextGenerationTransformer"/> writing "Generated".
+    /// The chain transforms, generates, evaluates and saves with <c>mlContext.Model.Save</c> (which needs one of
+    /// MLNetGpt's tokenizers, e.g. <c>BpeTokenizer.CreateForModel("gpt2")</c>) like a fitted one. The chain uses
+    /// <paramref name="model"/> itself: do not use the model elsewhere while the chain generates.
+    /// </summary>
+    /// <param name="model">A <see cref="Models.GptModel"/> or <see cref="Models.BigramModel"/>.</param>
+    /// <param name="tokenizer">Maps text to the model's ids; it may not have more ids than the model.</param>
+    /// <param name="inputColumnName">The prompt text column. Default "Text".</param>
+    /// <param name="options">Generation settings; null means <see cref="TextGenerationOptions"/>' defaults.</param>
+    /// <exception cref="ArgumentException">The model kind is not supported, the tokenizer has more ids than the model, or the options are invalid.</exception>
+    public TransformerChain<ITransformer> CreateModel(Models.ILanguageModel model, Microsoft.ML.Tokenizers.Tokenizer tokenizer,
+        string inputColumnName = DataCatalogExtensions.DefaultTextColumnName, TextGenerationOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentException.ThrowIfNullOrEmpty(inputColumnName);
+        if (model is not (Models.GptModel or Models.BigramModel))
+            throw new ArgumentException($"Model of type {model.GetType().Name} cannot generate; use a GptModel or BigramModel.", nameof(model));
+        Microsoft.ML.Runtime.IHostEnvironment env = _context;
+        var columns = new TextGenerationColumns();
+        var tokenizing = new TextTokenizingTransformer(env, columns.TokenColumnName, inputColumnName, tokenizer);
+        var generator = new TextGenerationTransformer(env, new LanguageModelHandle(model), tokenizer, columns, options ?? new TextGenerationOptions(), null);
+        return new TransformerChain<ITransformer>(tokenizing, generator);
+    }
+
+    /// <summary>
     /// Mean cross-entropy (nats/token) and perplexity e^loss of <paramref name="model"/> on <paramref name="data"/>: the
     /// model's steps before its generator turn the rows into token ids (or the token column is read as it is), the rows'
     /// ids are concatenated and scored over consecutive windows of the model's block size, <paramref name="batchSize"/>

@@ -83,7 +83,7 @@ public abstract class LanguageModelTrainerBase : IEstimator<TextGenerationTransf
 
         var trainer = _options.ResumeFromCheckpoint is { } checkpoint
             ? LanguageModelTrainer.Resume(checkpoint, train, validation, backend, training, expectedConfig: config)
-            : LanguageModelTrainer.Create(LanguageModel.Create(config, backend, SplitMixRandom.Derive((ulong)seed, 0)), train, validation, training);
+            : LanguageModelTrainer.Create(InitialModel(config, backend, seed), train, validation, training);
         var result = trainer.Run(new LoggingProgress(ch, _options.Progress), _options.CancellationToken, _options.Checkpoint);
         ch.Info(MessageSensitivity.None, string.Create(CultureInfo.InvariantCulture,
             $"{config.Kind}: {(result.Cancelled ? "cancelled" : "done")} at step {result.Steps}, train loss {result.FinalTrainLoss:0.0000}, val loss {result.FinalValLoss?.ToString("0.0000", CultureInfo.InvariantCulture) ?? "-"}, {result.TokensPerSecond:0} tokens/s"));
@@ -98,6 +98,20 @@ public abstract class LanguageModelTrainerBase : IEstimator<TextGenerationTransf
         return new TextGenerationTransformer(_host, new LanguageModelHandle(trainer.Model), tokenizer, columns, generation, result);
     }
 
+    /// <summary>The model training starts from: a copy of the options' InitialModel, or a fresh one seeded from <paramref name="seed"/>.</summary>
+    private ILanguageModel InitialModel(LanguageModelConfig config, Tensors.IComputeBackend backend, int seed)
+    {
+        if (_options.InitialModel is not { } initial) return LanguageModel.Create(config, backend, SplitMixRandom.Derive((ulong)seed, 0));
+        try
+        {
+            return LanguageModel.Create(config, initial, backend);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"InitialModel does not fit these options: {e.Message}", nameof(LanguageModelTrainerOptions.InitialModel), e);
+        }
+    }
+
     private ArgumentOutOfRangeException NoTokenizer() => new("inputSchema",
         $"Column '{_options.TokenColumnName}' was not produced by a tokenizer step, so the model could not decode its output; add mlContext.Transforms.Text.TokenizeIntoCharacterIds or TokenizeIntoBpeIds before the trainer.");
 
@@ -109,6 +123,8 @@ public abstract class LanguageModelTrainerBase : IEstimator<TextGenerationTransf
         ComputeDevices.Create(_context, _options.Device, _options.Threads, null);
         if (_options.ResumeFromCheckpoint is { } path && !File.Exists(path))
             throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
+        if (_options.ResumeFromCheckpoint is not null && _options.InitialModel is not null)
+            throw new ArgumentException("Set InitialModel or ResumeFromCheckpoint, not both: a checkpoint holds its own weights.", nameof(LanguageModelTrainerOptions.InitialModel));
     }
 
     /// <summary>All rows of a token id column, concatenated.</summary>

@@ -114,6 +114,15 @@ public abstract record LanguageModelTrainerOptions
     public string? ResumeFromCheckpoint { get; init; }
 
     /// <summary>
+    /// When set, training starts from these weights instead of a fresh initialization (nanoGPT's init_from, e.g. an
+    /// imported GPT-2 to fine-tune). Its configuration must equal the one these options describe for the tokenizer's
+    /// vocabulary, except dropout, which the options set. The weights are copied into the model being trained (on this
+    /// trainer's <see cref="Device"/> and <see cref="Threads"/>); this model is not changed. Not with
+    /// <see cref="ResumeFromCheckpoint"/> (a checkpoint holds its own weights). Default null.
+    /// </summary>
+    public ILanguageModel? InitialModel { get; init; }
+
+    /// <summary>
     /// Seed of initialization, batches and dropout. Null (default): drawn from the MLContext's random source, so
     /// <c>new MLContext(seed)</c> makes a program's runs repeatable.
     /// </summary>

@@ -89,14 +89,14 @@ public sealed class TextGenerationTransformer : ITransformer
     public TextGenerationTransformer WithOptions(TextGenerationOptions options) =>
         new(_env, _handle, Tokenizer, Columns, options ?? throw new ArgumentNullException(nameof(options)), TrainingResult);
 
-    /// <summary>The same model on another device or thread count (the weights are copied).</summary>
+    /// <summary>
+    /// The same model on another device or thread count. The weights are shared, not copied (see
+    /// <see cref="LanguageModel.WithBackend"/>); each transformer has its own generator and KV cache.
+    /// </summary>
     public TextGenerationTransformer WithDevice(string device, int threads = 0)
     {
         var backend = ComputeDevices.Create(device, threads);
-        using var weights = new MemoryStream();
-        _handle.SaveWeights(weights);
-        weights.Position = 0;
-        return new TextGenerationTransformer(_env, new LanguageModelHandle(LanguageModel.Load(weights, backend)), Tokenizer, Columns, Options, TrainingResult);
+        return new TextGenerationTransformer(_env, new LanguageModelHandle(LanguageModel.WithBackend(_handle.Model, backend)), Tokenizer, Columns, Options, TrainingResult);
     }
 
     /// <inheritdoc/>

@@ -188,11 +188,12 @@ internal static unsafe class MatMulGemm
                                     Kernel<TOps, TVec>(nr == TOps.Count, tileLayout, kc, pa, op.Lda, pb, panelWidth, ct, op.Ldc);
                                 else
                                 {
-                                    // partial tile: the same kernel on a copy; padding rows and columns hold whatever the
-                                    // scratch held, each element being independent, and are discarded
+                                    // partial tile: the same kernel on a copy (one vector wide when that covers it: OC = 65's
+                                    // last column); padding rows and columns hold whatever the scratch held, each element
+                                    // being independent, and are discarded
                                     for (int r = 0; r < mr; r++)
                                         for (int q = 0; q < nr; q++) edge[r * NR + q] = ct[(long)r * op.Ldc + q];
-                                    Kernel<TOps, TVec>(false, tileLayout, kc, pa, op.Lda, pb, panelWidth, edge, NR);
+                                    Kernel<TOps, TVec>(nr <= TOps.Count, tileLayout, kc, pa, op.Lda, pb, panelWidth, edge, NR);
                                     for (int r = 0; r < mr; r++)
                                         for (int q = 0; q < nr; q++) ct[(long)r * op.Ldc + q] = edge[r * NR + q];
                                 }

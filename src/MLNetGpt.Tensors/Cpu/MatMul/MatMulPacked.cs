@@ -73,14 +73,24 @@ internal static unsafe class MatMulPacked
                 int ldd = full ? ldo : width;
                 // a two-panel tile over the last panel re-reads that panel instead of the one after it (which may not exist)
                 long stride = col + P < c1 ? (long)k * P : 0;
-                if (r == 1) Tile<TOps, TVec, Count1, TVecs>(dst, ldd, rows, r, w, stride, bp, k);
-                else if (r == 2) Tile<TOps, TVec, Count2, TVecs>(dst, ldd, rows, r, w, stride, bp, k);
-                else Tile<TOps, TVec, Count4, TVecs>(dst, ldd, rows, r, w, stride, bp, k);
+                // a partial tile as narrow as covers it (OC = 65's last column took a whole 4×64 tile: 0.58× OpenBLAS)
+                if (!full && TVecs.Value > 1 && cols <= TOps.Count) Rows<TOps, TVec, Count1>(dst, ldd, rows, r, w, stride, bp, k);
+                else if (!full && TVecs.Value > 2 && cols <= 2 * TOps.Count) Rows<TOps, TVec, Count2>(dst, ldd, rows, r, w, stride, bp, k);
+                else Rows<TOps, TVec, TVecs>(dst, ldd, rows, r, w, stride, bp, k);
                 if (!full)
                     for (int i = 0; i < r; i++)
                         new ReadOnlySpan<float>(edge + i * width, cols).CopyTo(new Span<float>(ob + (long)i * ldo + col, cols));
             }
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Rows<TOps, TVec, TVecs>(float* o, int ldo, float** rows, int r, float* w, long panelStride, float* bias, int k)
+        where TOps : ISimd<TVec> where TVec : struct where TVecs : struct, IStaticCount
+    {
+        if (r == 1) Tile<TOps, TVec, Count1, TVecs>(o, ldo, rows, r, w, panelStride, bias, k);
+        else if (r == 2) Tile<TOps, TVec, Count2, TVecs>(o, ldo, rows, r, w, panelStride, bias, k);
+        else Tile<TOps, TVec, Count4, TVecs>(o, ldo, rows, r, w, panelStride, bias, k);
     }
 
     // TRows rows (1, 2 or 4; r ≤ TRows are real, the others point at zeros and are not stored) × TVecs vectors of columns.

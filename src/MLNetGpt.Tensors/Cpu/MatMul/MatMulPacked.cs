@@ -56,30 +56,33 @@ internal static unsafe class MatMulPacked
             for (int col = c0; col < c1; col += width)
             {
                 int cols = Math.Min(width, c1 - col);
+                // a last tile as narrow as covers it (OC = 65's last column took a whole 4×64 tile: 0.58× OpenBLAS; OC = 32 at
+                // AVX-512 is one 32-column tile written in place, not half of a 64-column one through the edge buffer)
+                int vecs = TVecs.Value > 1 && cols <= TOps.Count ? 1 : TVecs.Value > 2 && cols <= 2 * TOps.Count ? 2 : TVecs.Value;
+                int tileCols = vecs * TOps.Count;
                 // weight of column j (< width) at input channel p: w[p·P + j] within its panel; a 64-wide tile spans two panels
                 float* w = packed + (long)(col / P) * k * P + col % P;
-                bool full = cols == width;
+                bool full = cols == tileCols;
                 float* bp = null;
                 if (bias != null)
                 {
                     bp = bias + col;
                     if (!full)
                     {
-                        for (int j = 0; j < width; j++) biasPad[j] = j < cols ? bias[col + j] : 0f;
+                        for (int j = 0; j < tileCols; j++) biasPad[j] = j < cols ? bias[col + j] : 0f;
                         bp = biasPad;
                     }
                 }
                 float* dst = full ? ob + col : edge;
-                int ldd = full ? ldo : width;
+                int ldd = full ? ldo : tileCols;
                 // a two-panel tile over the last panel re-reads that panel instead of the one after it (which may not exist)
                 long stride = col + P < c1 ? (long)k * P : 0;
-                // a partial tile as narrow as covers it (OC = 65's last column took a whole 4×64 tile: 0.58× OpenBLAS)
-                if (!full && TVecs.Value > 1 && cols <= TOps.Count) Rows<TOps, TVec, Count1>(dst, ldd, rows, r, w, stride, bp, k);
-                else if (!full && TVecs.Value > 2 && cols <= 2 * TOps.Count) Rows<TOps, TVec, Count2>(dst, ldd, rows, r, w, stride, bp, k);
+                if (vecs == 1) Rows<TOps, TVec, Count1>(dst, ldd, rows, r, w, stride, bp, k);
+                else if (vecs == 2) Rows<TOps, TVec, Count2>(dst, ldd, rows, r, w, stride, bp, k);
                 else Rows<TOps, TVec, TVecs>(dst, ldd, rows, r, w, stride, bp, k);
                 if (!full)
                     for (int i = 0; i < r; i++)
-                        new ReadOnlySpan<float>(edge + i * width, cols).CopyTo(new Span<float>(ob + (long)i * ldo + col, cols));
+                        new ReadOnlySpan<float>(edge + i * tileCols, cols).CopyTo(new Span<float>(ob + (long)i * ldo + col, cols));
             }
         }
     }

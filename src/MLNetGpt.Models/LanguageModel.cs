@@ -41,7 +41,9 @@ public static class LanguageModel
             BigramConfig b => BigramModel.CreateUninitialized(b, backend),
             _ => throw new ArgumentException($"Unknown model kind '{config.Kind}'.", nameof(config)),
         };
+        source.Backend.CopyToHost(source.Parameters.Span); // device backends: bring the source's weights to the host first
         source.Parameters.Span.CopyTo(model.Parameters.Span); // same configuration up to dropout: the same layout
+        model.Backend.CopyToDevice(model.Parameters.Span);
         return model;
     }
 

@@ -172,8 +172,10 @@ public sealed class CudaBackend : IComputeBackend, IDisposable
     /// </summary>
     public static CudaBackend CreateOnCpuAccelerator()
     {
-        // 4 threads a warp, 4 warps a group: 16-thread groups, so the group reductions run; one multiprocessor per core.
-        var device = new CPUDevice(4, 4, Math.Max(1, Environment.ProcessorCount));
+        // 2 threads a warp, 4 warps a group: 8-thread groups, enough for the group reductions to take several rounds; one
+        // multiprocessor, because every emulated thread is an OS thread and each launch wakes them all (small tests are
+        // dominated by launches, not arithmetic).
+        var device = new CPUDevice(2, 4, 1);
         var context = Context.Create(b => b.CPU(device).EnableAlgorithms());
         var accelerator = context.GetCPUDevice(0).CreateAccelerator(context);
         return new CudaBackend(context, accelerator, acc => new KernelGemm(acc), "cuda-cpu-accelerator");

@@ -4,7 +4,7 @@
 #   env.jsonl       the machine: nvidia-smi, driver, libraries found
 #   parity.jsonl    CudaBackend vs CpuBackend on a small GPT: logits, loss, every gradient, 5 AdamW steps (FP32 and TF32)
 #   train.jsonl     training throughput and memory, MLNetGpt beside train_ref.py --device cuda (TF32 on both sides), for
-#                   nanogpt-cpu, lecture (L6 C384 T256 B64) and GPT-2 124M (L12 C768 T1024 B8)
+#                   nanogpt-cpu, lecture (L6 C384 T256 B64) and GPT-2 124M (L12 C768 T1024 B4)
 #   lecture-5000.jsonl  (with --lecture-5000) the lecture config's 5000 iterations with val loss every 500 (target ≤ 1.50)
 # Each step has its own time limit, so the whole run stays within about 8 minutes (the lecture run adds up to 6).
 # Usage: bench/gpu/run.sh OUTDIR [--lecture-5000] [--quick] [--cpu-accelerator]
@@ -51,9 +51,10 @@ fi
 
 t0=$(date +%s)
 elapsed() { echo $(( $(date +%s) - t0 )); }
-{
-  echo "{\"check\":\"env\",\"nvidia_smi\":\"$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | head -n 1)\",\"cublas\":\"${MLNETGPT_CUBLAS:-}\",\"torch\":\"$(python3 -c 'import torch;print(torch.__version__, torch.version.cuda)' 2>&1 | tail -n 1)\"}"
-} > "$out/env.jsonl"
+clean() { tr -d '"\\' | tr '\n\t' '  '; } # a value fit for a JSON string
+smi=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | head -n 1 | clean)
+torchv=$(python3 -c 'import torch;print(torch.__version__, torch.version.cuda)' 2>&1 | tail -n 1 | clean)
+echo "{\"check\":\"env\",\"nvidia_smi\":\"$smi\",\"cublas\":\"${MLNETGPT_CUBLAS:-}\",\"torch\":\"$torchv\"}" > "$out/env.jsonl"
 cat "$out/env.jsonl"
 
 echo "== parity ($(elapsed)s)"

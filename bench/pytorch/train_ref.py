@@ -31,9 +31,10 @@ CONFIGS = {
     "lecture": dict(model=dict(block_size=256, n_layer=6, n_head=6, n_embd=384, dropout=0.2, bias=True, activation="relu"),
                     iters=10, batch=64, lr=3e-4, eval_iters=0, **LECTURE),
     "bigram": dict(model=None, block_size=8, iters=5000, batch=32, lr=1e-2, eval_iters=200, **LECTURE),
-    # GPT-2 124M (vocabulary 50257, T 1024) with nanoGPT's train_gpt2 recipe; trained on the characters (ids fit any vocabulary).
+    # GPT-2 124M (vocabulary 50257, T 1024, B 4 as MLNetGpt's GPU bench, whose activation arena must stay under 2^31 floats)
+    # with nanoGPT's train_gpt2 recipe; trained on the characters (ids fit any vocabulary).
     "gpt2": dict(model=dict(block_size=1024, n_layer=12, n_head=12, n_embd=768, dropout=0.0, bias=True, activation="gelu"),
-                 vocab_size=50257, iters=20, batch=8, lr=6e-4, min_lr=6e-5, warmup=10, decay_lr=True, weight_decay=0.1,
+                 vocab_size=50257, iters=20, batch=4, lr=6e-4, min_lr=6e-5, warmup=10, decay_lr=True, weight_decay=0.1,
                  betas=(0.9, 0.95), grad_clip=1.0, eval_iters=0),
 }
 

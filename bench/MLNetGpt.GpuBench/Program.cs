@@ -40,6 +40,7 @@ static Dictionary<string, object?> Describe(CudaBackend b) => new()
     ["device"] = b.DeviceName,
     ["device_memory_gb"] = Math.Round(b.DeviceMemoryBytes / 1e9, 1),
     ["matmul"] = b.MatMulEngine,
+    ["libdevice"] = b.UsesLibDevice,
 };
 
 // ---- parity ----

@@ -135,10 +135,40 @@ public sealed class CudaBackend : IComputeBackend, IDisposable
     {
         if (deviceId < 0) throw new ArgumentOutOfRangeException(nameof(deviceId), deviceId, "CUDA device ids start at 0.");
         EnsureDriver();
+        // Math functions (exp, tanh, log) in the kernels: ILGPU compiles them from NVIDIA's libdevice when it finds a CUDA
+        // toolkit (accurate to an ulp or two, and fast); otherwise from ILGPU.Algorithms' own software versions (about 1e-6
+        // relative, slower). Try libdevice first and fall back to building without it if anything about it fails;
+        // MLNETGPT_LIBDEVICE=0 skips it.
+        if (Environment.GetEnvironmentVariable("MLNETGPT_LIBDEVICE") != "0")
+        {
+            try
+            {
+                return CreateCuda(deviceId, tf32, libDevice: true);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // fall through: the same without libdevice, which reports its own errors (a missing device fails again there)
+            }
+        }
+        return CreateCuda(deviceId, tf32, libDevice: false);
+    }
+
+    /// <summary>
+    /// True when the kernels were built with ILGPU's LibDevice option (math functions from the CUDA toolkit's libdevice);
+    /// false on the CPU accelerator and where that failed (ILGPU.Algorithms' software math then).
+    /// </summary>
+    public bool UsesLibDevice { get; private init; }
+
+    private static CudaBackend CreateCuda(int deviceId, bool tf32, bool libDevice)
+    {
         Context context;
         try
         {
-            context = Context.Create(b => b.Cuda().EnableAlgorithms().Optimize(OptimizationLevel.O2));
+            context = Context.Create(b =>
+            {
+                b.Cuda().EnableAlgorithms().Optimize(OptimizationLevel.O2);
+                if (libDevice) b.LibDevice(); // throws when no CUDA toolkit is found: then the fallback runs
+            });
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -163,7 +193,7 @@ public sealed class CudaBackend : IComputeBackend, IDisposable
             context.Dispose();
             throw new GpuUnavailableException($"CUDA device {deviceId} ({devices[deviceId].Name}) could not be opened: {e.Message}", e);
         }
-        return new CudaBackend(context, accelerator, acc => new CublasGemm((CudaAccelerator)acc, tf32), $"cuda:{deviceId}");
+        return new CudaBackend(context, accelerator, acc => new CublasGemm((CudaAccelerator)acc, tf32), $"cuda:{deviceId}") { UsesLibDevice = libDevice };
     }
 
     /// <summary>

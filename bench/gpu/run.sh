@@ -49,6 +49,16 @@ PY
   fi
 fi
 
+# ILGPU loads the driver as libcuda.so; where only libcuda.so.1 is on the loader path, give it that name too (the backend
+# also resolves it itself).
+if ! ldconfig -p 2>/dev/null | grep -q 'libcuda\.so '; then
+  cuda1=$(ldconfig -p 2>/dev/null | awk '/libcuda\.so\.1 /{print $NF; exit}')
+  if [ -n "$cuda1" ]; then
+    mkdir -p /tmp/mlnetgpt-cuda && ln -sf "$cuda1" /tmp/mlnetgpt-cuda/libcuda.so
+    export LD_LIBRARY_PATH="/tmp/mlnetgpt-cuda${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  fi
+fi
+
 t0=$(date +%s)
 elapsed() { echo $(( $(date +%s) - t0 )); }
 clean() { tr -d '"\\' | tr '\n\t' '  '; } # a value fit for a JSON string

@@ -226,12 +226,26 @@ public sealed class CudaBackend : IComputeBackend, IDisposable
             if (NativeLibrary.TryLoad(name, out var h))
             {
                 NativeLibrary.Free(h);
+                InstallDriverResolver();
                 return;
             }
         }
         throw new GpuUnavailableException(
             $"No NVIDIA driver: the CUDA driver library ({string.Join(" or ", DriverLibraryNames)}) was not found on the library path. " +
             "Install the NVIDIA driver (and CUDA 12 or 13's cuBLAS), or run on the CPU (device 'cpu').");
+    }
+
+    private static int s_resolverInstalled;
+
+    // ILGPU imports the driver as "cuda", which the loader finds only as the unversioned libcuda.so; drivers and container
+    // runtimes often provide only libcuda.so.1 (what PyTorch loads). When the loader's own probing fails, hand it that.
+    private static void InstallDriverResolver()
+    {
+        if (OperatingSystem.IsWindows() || Interlocked.Exchange(ref s_resolverInstalled, 1) == 1) return;
+        var ilgpu = typeof(Context).Assembly;
+        System.Runtime.Loader.AssemblyLoadContext.Default.ResolvingUnmanagedDll += (assembly, name) =>
+            assembly == ilgpu && name is "cuda" or "nvcuda" or "libcuda" or "libcuda.so" && NativeLibrary.TryLoad("libcuda.so.1", out var h)
+                ? h : 0;
     }
 
     /// <inheritdoc/>

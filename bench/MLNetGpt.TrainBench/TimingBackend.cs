@@ -51,4 +51,11 @@ internal sealed class TimingBackend(IComputeBackend inner) : IComputeBackend
     public void AdamW(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> m, Span<float> v, float learningRate, float beta1, float beta2, float eps, float weightDecay, int step) { long s = Stopwatch.GetTimestamp(); inner.AdamW(parameters, gradients, m, v, learningRate, beta1, beta2, eps, weightDecay, step); Add(nameof(AdamW), s); }
     public double SumOfSquares(ReadOnlySpan<float> x) { long s = Stopwatch.GetTimestamp(); var r = inner.SumOfSquares(x); Add(nameof(SumOfSquares), s); return r; }
     public void Scale(Span<float> x, float scale) { long s = Stopwatch.GetTimestamp(); inner.Scale(x, scale); Add(nameof(Scale), s); }
+
+    // device memory: forwarded untimed (no-ops on the CPU backends)
+    public void Attach(float[] hostArray) => inner.Attach(hostArray);
+    public void Detach(float[] hostArray) => inner.Detach(hostArray);
+    public void CopyToDevice(ReadOnlySpan<float> hostRange) => inner.CopyToDevice(hostRange);
+    public void CopyToHost(Span<float> hostRange) => inner.CopyToHost(hostRange);
+    public void Fill(Span<float> x, float value) => inner.Fill(x, value);
 }

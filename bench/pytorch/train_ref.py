@@ -1,7 +1,9 @@
 # The PyTorch side of bench/compare-pytorch: trains the same model with the same recipe as bench/MLNetGpt.TrainBench
 # (nanoGPT style, char-level Tiny Shakespeare) and prints one JSON line. Configurations mirror BenchConfigs.cs.
 # Usage: /usr/bin/python3 bench/pytorch/train_ref.py --config nanogpt-cpu [--threads 2] [--iters N] [--eval-iters N]
-#        [--sample-tokens 500] [--data PATH]
+#        [--sample-tokens 500] [--data PATH] [--device cpu|cuda] [--warmup W] [--batch B]
+# On CUDA (bench/gpu/run.sh) matrix products use TF32 (allow_tf32, as MLNetGpt's cuBLAS path), W untimed warm-up steps
+# come first, the timed window ends with a synchronize, and peak_gpu_mb is torch.cuda.max_memory_allocated.
 import argparse
 import json
 import os
@@ -29,6 +31,11 @@ CONFIGS = {
     "lecture": dict(model=dict(block_size=256, n_layer=6, n_head=6, n_embd=384, dropout=0.2, bias=True, activation="relu"),
                     iters=10, batch=64, lr=3e-4, eval_iters=0, **LECTURE),
     "bigram": dict(model=None, block_size=8, iters=5000, batch=32, lr=1e-2, eval_iters=200, **LECTURE),
+    # GPT-2 124M (vocabulary 50257, T 1024, B 4 as MLNetGpt's GPU bench, whose activation arena must stay under 2^31 floats)
+    # with nanoGPT's train_gpt2 recipe; trained on the characters (ids fit any vocabulary).
+    "gpt2": dict(model=dict(block_size=1024, n_layer=12, n_head=12, n_embd=768, dropout=0.0, bias=True, activation="gelu"),
+                 vocab_size=50257, iters=20, batch=4, lr=6e-4, min_lr=6e-5, warmup=10, decay_lr=True, weight_decay=0.1,
+                 betas=(0.9, 0.95), grad_clip=1.0, eval_iters=0),
 }
 
 
@@ -48,7 +55,14 @@ def main():
     ap.add_argument("--eval-iters", type=int)
     ap.add_argument("--sample-tokens", type=int, default=500)
     ap.add_argument("--data", default=os.environ.get("MLNETGPT_DATA", ""))
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--warmup", type=int, default=0, help="untimed steps before the timed ones")
+    ap.add_argument("--batch", type=int)
     a = ap.parse_args()
+    dev = torch.device(a.device)
+    if a.device == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
     cfg = CONFIGS[a.config]
     torch.set_num_threads(a.threads)
     torch.manual_seed(1337)
@@ -66,11 +80,12 @@ def main():
         model = Bigram(len(chars))
         block = cfg["block_size"]
     else:
-        model = GPT(GPTConfig(vocab_size=len(chars), tie_weights=True, **cfg["model"]))
+        model = GPT(GPTConfig(vocab_size=cfg.get("vocab_size", len(chars)), tie_weights=True, **cfg["model"]))
         block = cfg["model"]["block_size"]
+    model.to(dev)
     iters = a.iters if a.iters is not None else cfg["iters"]
     eval_iters = a.eval_iters if a.eval_iters is not None else cfg["eval_iters"]
-    batch, lr = cfg["batch"], cfg["lr"]
+    batch, lr = (a.batch or cfg["batch"]), cfg["lr"]
     min_lr = cfg["min_lr"] if cfg["min_lr"] is not None else lr
     opt = configure_adamw(model, lr, cfg["weight_decay"], cfg["betas"])
 
@@ -79,12 +94,19 @@ def main():
         ix = torch.randint(len(d) - block, (batch,))
         x = torch.stack([d[i:i + block] for i in ix])
         y = torch.stack([d[i + 1:i + 1 + block] for i in ix])
-        return x, y
+        return x.to(dev), y.to(dev)
+
+    def sync():
+        if a.device == "cuda":
+            torch.cuda.synchronize()
 
     model.train()
     t0 = time.perf_counter()
-    for it in range(iters):
-        cur = get_lr(it, lr, min_lr, cfg["warmup"], iters) if cfg["decay_lr"] else lr
+    for it in range(-a.warmup, iters):
+        if it == 0:
+            sync()
+            t0 = time.perf_counter()
+        cur = get_lr(max(it, 0), lr, min_lr, cfg["warmup"], iters) if cfg["decay_lr"] else lr
         for g in opt.param_groups:
             g["lr"] = cur
         x, y = get_batch("train")
@@ -94,6 +116,7 @@ def main():
         if cfg["grad_clip"] > 0:
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg["grad_clip"])
         opt.step()
+    sync()
     train_seconds = time.perf_counter() - t0
 
     losses = {"train": None, "val": None}
@@ -104,15 +127,18 @@ def main():
                 losses[split] = sum(model(*get_batch(split))[1].item() for _ in range(eval_iters)) / eval_iters
 
     model.eval()
-    idx = torch.zeros((1, 1), dtype=torch.long)
+    idx = torch.zeros((1, 1), dtype=torch.long, device=dev)
     model.generate(idx, 20)  # warm up
     t1 = time.perf_counter()
     out = model.generate(idx, a.sample_tokens)
+    sync()
     sample_seconds = time.perf_counter() - t1
 
     tokens = iters * batch * block
     print(json.dumps({
-        "config": a.config, "impl": "pytorch", "threads": a.threads, "iters": iters,
+        "config": a.config, "impl": "pytorch", "device": a.device, "threads": a.threads, "iters": iters, "batch": batch,
+        "warmup": a.warmup, "tf32": a.device == "cuda",
+        "peak_gpu_mb": round(torch.cuda.max_memory_allocated() / 1048576, 1) if a.device == "cuda" else None,
         "params": sum(p.numel() for p in model.parameters()),
         "tokens_per_s": round(tokens / train_seconds, 1) if iters else 0,
         "ms_per_iter": round(train_seconds * 1000 / iters, 3) if iters else 0,

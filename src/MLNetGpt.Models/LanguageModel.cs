@@ -41,7 +41,9 @@ public static class LanguageModel
             BigramConfig b => BigramModel.CreateUninitialized(b, backend),
             _ => throw new ArgumentException($"Unknown model kind '{config.Kind}'.", nameof(config)),
         };
+        source.Backend.CopyToHost(source.Parameters.Span); // device backends: bring the source's weights to the host first
         source.Parameters.Span.CopyTo(model.Parameters.Span); // same configuration up to dropout: the same layout
+        model.Backend.CopyToDevice(model.Parameters.Span);
         return model;
     }
 
@@ -65,7 +67,9 @@ public static class LanguageModel
     /// The same model on other kernels: a model of the same kind and configuration over the same parameters (shared, not
     /// copied: for GPT-2 124M that is 0.5 GB saved) that runs on <paramref name="backend"/>, for example to generate with
     /// another thread count. Training either model changes both; each has its own activations, gradients and scratch, and,
-    /// like any model, neither is thread-safe.
+    /// like any model, neither is thread-safe. On a device backend (a GPU) each model works on its own device copy, made
+    /// from the host array here (the weights are first copied back from <paramref name="model"/>'s device): after that,
+    /// training one does not change the other.
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="model"/> is not a <see cref="GptModel"/> or <see cref="BigramModel"/>.</exception>
     public static ILanguageModel WithBackend(ILanguageModel model, IComputeBackend backend)

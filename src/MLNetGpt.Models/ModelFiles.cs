@@ -26,6 +26,7 @@ internal static class ModelFiles
     public static List<TensorToWrite> ParameterTensors(ITrainableModel model, string prefix = "", Arena? arena = null)
     {
         var source = arena ?? model.Parameters;
+        model.Backend.CopyToHost(source.Span); // device backends: the host copy is current only after this
         var list = new List<TensorToWrite>();
         foreach (var s in model.Parameters.Layout.Slices)
             list.Add(new TensorToWrite(prefix + s.Name, s.Shape, source.Data.AsMemory(s.Offset, s.Length)));
@@ -101,6 +102,7 @@ internal static class ModelFiles
             _ => throw new InvalidDataException($"'{file.Source}': unknown model kind '{config.Kind}'."),
         };
         ReadArena(file, model.Parameters, "");
+        model.Backend.CopyToDevice(model.Parameters.Span); // the host wrote the parameters
         return model;
     }
 

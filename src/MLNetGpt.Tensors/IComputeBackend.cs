@@ -7,7 +7,7 @@ namespace MLNetGpt.Tensors;
 /// <summary>
 /// Operations over flat float buffers that model code calls. A CPU implementation exists now
 /// (<see cref="CpuBackend"/>, with <see cref="ReferenceBackend"/> as its plain, obviously-correct twin);
-/// a GPU backend can implement the same interface later without touching model code.
+/// a GPU backend (MLNetGpt.Tensors.Cuda) implements the same interface, plus the device-memory members at the end.
 /// </summary>
 public interface IComputeBackend
 {
@@ -131,4 +131,38 @@ public interface IComputeBackend
 
     /// <summary>x *= scale.</summary>
     void Scale(Span<float> x, float scale);
+
+    // ---- Device memory. Host backends (CpuBackend, ReferenceBackend) keep everything in the host arrays and inherit these
+    // do-nothing defaults, so model code can call them unconditionally at no cost. A device backend (a GPU) keeps a device
+    // copy of each attached array: between an Attach and a Detach that copy is the current one, kernels read and write it,
+    // and the host array is only brought up to date by CopyToHost. Spans outside attached arrays are copied in and out on
+    // every call (correct, but slow for large buffers), so an unattached buffer always behaves as on the host. ----
+
+    /// <summary>
+    /// Keeps a device copy of <paramref name="hostArray"/> (an arena's backing array) from now on, initialised from its
+    /// current contents. Attaching an attached array does nothing. Host backends: no-op.
+    /// </summary>
+    void Attach(float[] hostArray) { }
+
+    /// <summary>Frees the device copy of <paramref name="hostArray"/> (without copying it back). Host backends: no-op.</summary>
+    void Detach(float[] hostArray) { }
+
+    /// <summary>
+    /// After the host wrote into <paramref name="hostRange"/> (part of an attached array): copies it to the device copy.
+    /// Ranges outside attached arrays and host backends: no-op.
+    /// </summary>
+    void CopyToDevice(ReadOnlySpan<float> hostRange) { }
+
+    /// <summary>
+    /// Before the host reads <paramref name="hostRange"/> (part of an attached array): copies the device copy into it.
+    /// Ranges outside attached arrays and host backends: no-op.
+    /// </summary>
+    void CopyToHost(Span<float> hostRange) { }
+
+    /// <summary>x[i] = value, where the data lives (on the device for attached arrays).</summary>
+    void Fill(Span<float> x, float value)
+    {
+        if (value == 0f) x.Clear();
+        else x.Fill(value);
+    }
 }

@@ -41,6 +41,29 @@ public sealed class PipelineConfigTests
     }
 
     [TestMethod]
+    public void DeviceAcceptsCpuReferenceAndCudaDevices()
+    {
+        foreach (var device in new[] { "cpu", "reference", "cuda", "cuda:0", "cuda:3" })
+            Assert.AreEqual(device, PipelineConfigLoader.Load(Pipeline("lecture-gpt.json"), [$"device={device}"]).Device);
+        foreach (var device in new[] { "gpu", "cuda:", "cuda:-1", "cuda:x", "CUDA" })
+        {
+            var e = Assert.ThrowsExactly<PipelineConfigException>(() => PipelineConfigLoader.Load(Pipeline("lecture-gpt.json"), [$"device={device}"]));
+            StringAssert.Contains(e.Message, "'cuda' or 'cuda:N'");
+        }
+    }
+
+    [TestMethod]
+    public void TrainingOnAMissingGpuIsABadInputErrorSayingWhy()
+    {
+        // cuda:99: no machine has a 100th GPU, so this fails with or without an NVIDIA driver, before any training.
+        string dir = CliRunner.TempDirectory();
+        var r = CliRunner.Run(["train", Pipeline("lecture-gpt.json"), "device=cuda:99", "train.max_iters=1", "--from", TestCorpus.Path, "--out", dir]);
+        Assert.AreEqual(1, r.ExitCode, r.ToString());
+        StringAssert.Contains(r.Error, "Device 'cuda:99' was asked for, but the GPU cannot be used");
+        Assert.IsFalse(File.Exists(Path.Combine(dir, "model.zip")), r.ToString());
+    }
+
+    [TestMethod]
     public void LectureValuesAreRead()
     {
         var d = PipelineConfigLoader.Load(Pipeline("lecture-gpt.json"), []);

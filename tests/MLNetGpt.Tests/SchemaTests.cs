@@ -161,7 +161,7 @@ public sealed class SchemaTests
         using var trainer = new WouldTrainForHours(o => what switch
         {
             "HeadCount" => o with { HeadCount = 3 }, // 16 channels do not split into 3 heads
-            "Device:cuda" => o with { Device = "cuda" },
+            "Device:cuda" => o with { Device = "cuda:99" }, // no machine has a 100th GPU: unusable with or without a driver
             "Device:tpu" => o with { Device = "tpu" },
             "Resume" => o with { ResumeFromCheckpoint = Path.Combine(Path.GetTempPath(), "mlnetgpt-no-such-checkpoint.safetensors") },
             _ => o with { Generation = new TextGenerationOptions { GenerationBatchSize = 0 } },
@@ -176,10 +176,12 @@ public sealed class SchemaTests
                 Assert.Contains("3", e.Message);
                 break;
             case "Device:cuda":
-                Assert.Contains("Device 'cuda' needs a GPU backend", e.Message);
+                Assert.IsInstanceOfType<InvalidOperationException>(e);
+                Assert.Contains("Device 'cuda:99' was asked for, but the GPU cannot be used", e.Message);
+                Assert.Contains("FallbackToCpu", e.Message);
                 break;
             case "Device:tpu":
-                Assert.Contains("Unknown device 'tpu'; available: cpu, reference", e.Message);
+                Assert.Contains("Unknown device 'tpu'; available: cpu, reference, cuda, cuda:N", e.Message);
                 break;
             case "Resume":
                 Assert.IsInstanceOfType<FileNotFoundException>(e);

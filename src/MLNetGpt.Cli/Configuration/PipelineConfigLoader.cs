@@ -292,7 +292,7 @@ public static class PipelineConfigLoader
         }
 
         Require(IsSafeName(d.Name), "name", d.Name, "use letters, digits, '-', '_' and '.' only (it names the run folder)");
-        Require(ComputeDevices.Names.Contains(d.Device), "device", d.Device, $"expected {string.Join(" or ", ComputeDevices.Names.Select(n => $"'{n}'"))}");
+        Require(ComputeDevices.IsKnown(d.Device), "device", d.Device, $"expected {string.Join(" or ", ComputeDevices.Names.Select(n => $"'{n}'"))}");
         Require(d.Data.Source is "tinyshakespeare" or "file", "data.source", d.Data.Source, "expected 'tinyshakespeare' or 'file'");
         Require(d.Data.Source != "file" || !string.IsNullOrEmpty(d.Data.Path), "data.path", d.Data.Path, "data.source 'file' needs a path");
         Require(d.Data.ValFraction > 0 && d.Data.ValFraction < 1, "data.val_fraction", d.Data.ValFraction, "must be in (0, 1)");

@@ -16,7 +16,7 @@ public sealed record PipelineDefinition
     /// <summary>Name of the pipeline: the run folder is runs/NAME-TIMESTAMP. Letters, digits, '-', '_' and '.' only.</summary>
     public string Name { get; init; } = "pipeline";
 
-    /// <summary>Compute device: "cpu" or "reference" (see <see cref="ComputeDevices"/>).</summary>
+    /// <summary>Compute device: "cpu", "reference", "cuda" or "cuda:N" (see <see cref="ComputeDevices"/>).</summary>
     public string Device { get; init; } = "cpu";
 
     /// <summary>Where the corpus comes from and how it is split.</summary>

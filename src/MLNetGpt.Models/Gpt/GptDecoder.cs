@@ -68,6 +68,7 @@ internal sealed class GptDecoder : IIncrementalDecoder
     public void RefreshWeights()
     {
         var be = Backend;
+        be.Attach(_weights.Data); // device backends keep the packed weights on the device (the backend writes and reads them)
         int c = _c;
         for (int l = 0; l < _layers; l++)
         {
@@ -111,6 +112,9 @@ internal sealed class GptDecoder : IIncrementalDecoder
         public int Head { get; }
 
         public Span<float> At(int offset) => _data.AsSpan(_base + offset);
+
+        /// <summary>The backing array.</summary>
+        public float[] Data => _data;
     }
 
     public int MaxBatch { get; }

@@ -26,6 +26,10 @@ public sealed class GptModel : ITrainableModel
         Backend = backend;
         _p = GptParameters.Create(config);
         Parameters = parameters ?? Arena.Create(_p.Layout);
+        // A device backend (GPU) keeps the parameters on the device from here on (a copy of the host array as it is now);
+        // after the host writes them (initialization, loading) they are copied over with CopyToDevice, and before the host
+        // reads them (saving) back with CopyToHost. Host backends ignore all three calls.
+        backend.Attach(Parameters.Data);
         _c = config.EmbeddingSize; _nh = config.HeadCount; _v = config.VocabularySize; _layers = config.LayerCount;
         _dropout = config.Dropout;
     }
@@ -36,6 +40,7 @@ public sealed class GptModel : ITrainableModel
         ArgumentNullException.ThrowIfNull(config);
         var model = new GptModel(config, backend ?? CpuBackend.Create());
         model._p.Initialize(model.Parameters, seed);
+        model.Backend.CopyToDevice(model.Parameters.Span);
         return model;
     }
 
@@ -43,7 +48,11 @@ public sealed class GptModel : ITrainableModel
     internal static GptModel CreateUninitialized(GptConfig config, IComputeBackend? backend) => new(config, backend ?? CpuBackend.Create());
 
     /// <summary>A GPT over this one's parameter arena (shared, not copied) running on <paramref name="backend"/>.</summary>
-    internal GptModel WithBackend(IComputeBackend backend) => new(GptConfig, backend, Parameters);
+    internal GptModel WithBackend(IComputeBackend backend)
+    {
+        Backend.CopyToHost(Parameters.Span); // the new model's backend starts from the host array
+        return new(GptConfig, backend, Parameters);
+    }
 
     /// <summary>The configuration.</summary>
     public GptConfig GptConfig { get; }
@@ -73,7 +82,14 @@ public sealed class GptModel : ITrainableModel
     /// Gradients (same layout), filled by training steps. Allocated on first use, so a model that only generates or
     /// evaluates never holds them (for GPT-2 124M, 0.5 GB).
     /// </summary>
-    public Arena Gradients => _gradients ??= Arena.Create(_p.Layout);
+    public Arena Gradients => _gradients ??= Attached(Arena.Create(_p.Layout));
+
+    /// <summary>Hands a new arena to the backend (device backends then keep it on the device; see the constructor).</summary>
+    private Arena Attached(Arena arena)
+    {
+        Backend.Attach(arena.Data);
+        return arena;
+    }
 
     internal GptParameters Layout => _p;
 
@@ -89,7 +105,9 @@ public sealed class GptModel : ITrainableModel
         ModelChecks.Tokens(tokens, batchSize, length, BlockSize, _v);
         Shapes.Require(logits.Length, (long)batchSize * length * _v, $"[{batchSize},{length},{_v}]", nameof(logits));
         var a = Forward(tokens, batchSize, length, training: false, 0);
-        a.Get(a.Logits, batchSize * length * _v).CopyTo(logits);
+        var result = a.Get(a.Logits, batchSize * length * _v);
+        Backend.CopyToHost(result); // the host reads the logits
+        result.CopyTo(logits);
     }
 
     /// <inheritdoc/>
@@ -128,9 +146,15 @@ public sealed class GptModel : ITrainableModel
         if (acts is not null && acts.Fits(b, t)) return acts;
         int cb = Math.Max(b, acts?.CapacityBatch ?? 0);
         int ct = Math.Max(t, acts?.CapacityLength ?? 0);
+        if (acts is not null) Backend.Detach(acts.Arena.Data); // frees its device copy (device backends)
         acts = null; // let the old arena go before allocating the new one
         acts = new GptActivations(GptConfig, cb, ct, keepForBackward: training);
-        if (training && _evalActs is not null && acts.Fits(_evalActs.CapacityBatch, _evalActs.CapacityLength)) _evalActs = null;
+        Backend.Attach(acts.Arena.Data);
+        if (training && _evalActs is not null && acts.Fits(_evalActs.CapacityBatch, _evalActs.CapacityLength))
+        {
+            Backend.Detach(_evalActs.Arena.Data);
+            _evalActs = null;
+        }
         return acts;
     }
 
@@ -201,6 +225,7 @@ public sealed class GptModel : ITrainableModel
         var logits = a.Get(a.Logits, bt * _v);
         var losses = a.Get(a.Losses, bt);
         Backend.SoftmaxCrossEntropyForward(losses, logits, logits, targets, bt, _v);
+        Backend.CopyToHost(losses); // the host reads the losses: a training step's one copy back (bt floats)
         counted = 0;
         double sum = 0;
         for (int i = 0; i < bt; i++)
@@ -219,16 +244,17 @@ public sealed class GptModel : ITrainableModel
         int bt = b * t, c = _c;
         bool drop = _dropout > 0f;
         var dlosses = a.Get(a.DLosses, bt);
-        dlosses.Fill(dloss);
+        // Buffers are filled and cleared through the backend, where the data lives (the device, for a GPU backend).
+        be.Fill(dlosses, dloss);
         var logits = a.Get(a.Logits, bt * _v);
         be.SoftmaxCrossEntropyBackward(logits, dlosses, logits, targets, bt, _v); // in place: dlogits overwrite probs
 
         var dA = a.Get(a.ScratchA, bt * c);
         var dB = a.Get(a.ScratchB, bt * c);
         var dresid = a.Get(a.DResid, bt * c);
-        dA.Clear();
+        be.Fill(dA, 0f);
         be.MatMulBackward(dA, G(_p.Head), Span<float>.Empty, logits, a.Get(a.Lnf, bt * c), P(_p.Head), bt, c, _v);
-        dresid.Clear();
+        be.Fill(dresid, 0f);
         be.LayerNormBackward(dresid, G(_p.LnfWeight), Gb(_p.LnfBias), dA, a.Get(a.Resid[_layers], bt * c), P(_p.LnfWeight),
             a.Get(a.LnfMean, bt), a.Get(a.LnfRstd, bt), bt, c);
 
@@ -240,33 +266,33 @@ public sealed class GptModel : ITrainableModel
 
             // resid[l+1] = resid2 + drop(mlp branch): the residual gradient flows to resid2 unchanged (dresid keeps it).
             ReadOnlySpan<float> dbranch = dresid;
-            if (drop) { dA.Clear(); be.DropoutBackward(dA, dresid, _dropout, SiteSeed(dropoutSeed, 2 + 2 * l), bt * c); dbranch = dA; }
-            d4a.Clear();
+            if (drop) { be.Fill(dA, 0f); be.DropoutBackward(dA, dresid, _dropout, SiteSeed(dropoutSeed, 2 + 2 * l), bt * c); dbranch = dA; }
+            be.Fill(d4a, 0f);
             be.MatMulBackward(d4a, G(w.FcProjWeight), Gb(w.FcProjBias), dbranch, a.Get(a.FchAct[l], bt * 4 * c), P(w.FcProjWeight), bt, 4 * c, c);
-            d4b.Clear();
+            be.Fill(d4b, 0f);
             if (GptConfig.Activation == Activation.Gelu) be.GeluBackward(d4b, a.Get(a.Fch[l], bt * 4 * c), d4a, bt * 4 * c);
             else be.ReluBackward(d4b, a.Get(a.Fch[l], bt * 4 * c), d4a, bt * 4 * c);
-            dB.Clear();
+            be.Fill(dB, 0f);
             be.MatMulBackward(dB, G(w.FcWeight), Gb(w.FcBias), d4b, a.Get(a.Ln2[l], bt * c), P(w.FcWeight), bt, c, 4 * c);
             be.LayerNormBackward(dresid, G(w.Ln2Weight), Gb(w.Ln2Bias), dB, a.Get(a.Resid2[l], bt * c), P(w.Ln2Weight),
                 a.Get(a.Ln2Mean[l], bt), a.Get(a.Ln2Rstd[l], bt), bt, c);
 
             // resid2 = resid[l] + drop(attention branch).
             dbranch = dresid;
-            if (drop) { dA.Clear(); be.DropoutBackward(dA, dresid, _dropout, SiteSeed(dropoutSeed, 1 + 2 * l), bt * c); dbranch = dA; }
-            dB.Clear();
+            if (drop) { be.Fill(dA, 0f); be.DropoutBackward(dA, dresid, _dropout, SiteSeed(dropoutSeed, 1 + 2 * l), bt * c); dbranch = dA; }
+            be.Fill(dB, 0f);
             be.MatMulBackward(dB, G(w.AttnProjWeight), Gb(w.AttnProjBias), dbranch, a.Get(a.Atty[l], bt * c), P(w.AttnProjWeight), bt, c, c);
             var dqkv = d4a[..(bt * 3 * c)];
-            dqkv.Clear();
+            be.Fill(dqkv, 0f);
             be.AttentionBackward(dqkv, dB, a.Get(a.Qkv[l], bt * 3 * c), a.Get(a.Att[l], b * _nh * t * t), b, t, c, _nh);
-            dB.Clear();
+            be.Fill(dB, 0f);
             be.MatMulBackward(dB, G(w.AttnWeight), Gb(w.AttnBias), dqkv, a.Get(a.Ln1[l], bt * c), P(w.AttnWeight), bt, c, 3 * c);
             be.LayerNormBackward(dresid, G(w.Ln1Weight), Gb(w.Ln1Bias), dB, a.Get(a.Resid[l], bt * c), P(w.Ln1Weight),
                 a.Get(a.Ln1Mean[l], bt), a.Get(a.Ln1Rstd[l], bt), bt, c);
         }
 
         ReadOnlySpan<float> dembed = dresid;
-        if (drop) { dA.Clear(); be.DropoutBackward(dA, dresid, _dropout, SiteSeed(dropoutSeed, 0), bt * c); dembed = dA; }
+        if (drop) { be.Fill(dA, 0f); be.DropoutBackward(dA, dresid, _dropout, SiteSeed(dropoutSeed, 0), bt * c); dembed = dA; }
         be.EncoderBackward(G(_p.Wte), G(_p.Wpe)[..(t * c)], dembed, tokens, b, t, c);
     }
 }

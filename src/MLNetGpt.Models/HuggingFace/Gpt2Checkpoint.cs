@@ -59,6 +59,7 @@ public static class Gpt2Checkpoint
         {
             var model = GptModel.CreateUninitialized(config, backend);
             ReadParameters(files, model, directory);
+            model.Backend.CopyToDevice(model.Parameters.Span); // the host wrote the weights (device backends)
             return model;
         }
         finally
@@ -79,6 +80,7 @@ public static class Gpt2Checkpoint
         ArgumentNullException.ThrowIfNull(model);
         ArgumentException.ThrowIfNullOrEmpty(directory);
         Directory.CreateDirectory(directory);
+        model.Backend.CopyToHost(model.Parameters.Span); // device backends: the host copy is current only after this
         var config = model.GptConfig;
         var tensors = new List<TensorToWrite>();
         var zeros = new Dictionary<int, float[]>();

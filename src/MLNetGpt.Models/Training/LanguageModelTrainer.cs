@@ -38,6 +38,8 @@ public sealed class LanguageModelTrainer
         _t = options.BlockSize == 0 ? model.BlockSize : options.BlockSize;
         _m = Arena.Create(model.Parameters.Layout);
         _v = Arena.Create(model.Parameters.Layout);
+        model.Backend.Attach(_m.Data); // device backends keep the AdamW moments on the device (see GptModel's constructor)
+        model.Backend.Attach(_v.Data);
         _train = BatchSampler.Create(trainTokens, options.BatchSize, _t, options.Seed, "train");
         _evalTrain = BatchSampler.Create(trainTokens, options.BatchSize, _t, options.Seed, "train");
         _evalVal = valTokens is null ? null : BatchSampler.Create(valTokens, options.BatchSize, _t, options.Seed, "validation");
@@ -221,6 +223,8 @@ public sealed class LanguageModelTrainer
                 $"'{source}' is at step {info.Step}, beyond MaxIters {trainer.Options.MaxIters}; resume with MaxIters of at least {info.Step}.");
         ModelFiles.ReadArena(file, trainer._m, ModelFiles.FirstMomentPrefix);
         ModelFiles.ReadArena(file, trainer._v, ModelFiles.SecondMomentPrefix);
+        trainer._model.Backend.CopyToDevice(trainer._m.Span);
+        trainer._model.Backend.CopyToDevice(trainer._v.Span);
         trainer.Step = info.Step;
         trainer._train.Random.State = info.RngState;
         trainer._lastStepLoss = info.LastStepLoss;
@@ -299,6 +303,10 @@ public sealed class LanguageModelTrainer
     /// <summary>Throws <see cref="TrainingDivergedException"/> when a weight or an AdamW moment is NaN or infinite.</summary>
     private void EnsureFiniteState()
     {
+        // The host is about to read (and then save) the weights and moments: bring them back from a device backend.
+        _model.Backend.CopyToHost(_model.Parameters.Span);
+        _model.Backend.CopyToHost(_m.Span);
+        _model.Backend.CopyToHost(_v.Span);
         foreach (var (arena, what) in new[] { (_model.Parameters, "weight"), (_m, "first moment"), (_v, "second moment") })
         {
             var data = arena.Data;
@@ -414,7 +422,7 @@ public sealed class LanguageModelTrainer
     private float TrainStep(float lr)
     {
         var o = Options;
-        _model.Gradients.Clear();
+        _model.Backend.Fill(_model.Gradients.Span, 0f); // where the gradients live (the device, for a GPU backend)
         int accum = o.GradientAccumulationSteps;
         float loss = 0;
         for (int micro = 0; micro < accum; micro++)

@@ -120,7 +120,8 @@ public abstract class LanguageModelTrainerBase : IEstimator<TextGenerationTransf
         _options.Training.Validate();
         _options.CreateConfig(1).Validate(); // sizes only: the vocabulary is known after the tokenizer is fitted
         _options.Generation.Validate();
-        ComputeDevices.Create(_context, _options.Device, _options.Threads, null);
+        // The device must be usable before any work; a GPU backend made only to check that is released again.
+        (ComputeDevices.Create(_context, _options.Device, _options.Threads, null) as IDisposable)?.Dispose();
         if (_options.ResumeFromCheckpoint is { } path && !File.Exists(path))
             throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
         if (_options.ResumeFromCheckpoint is not null && _options.InitialModel is not null)

@@ -91,9 +91,10 @@ public abstract record LanguageModelTrainerOptions
     public IDataView? ValidationData { get; init; }
 
     /// <summary>
-    /// Compute device: "cpu" (default; vectorized, multi-threaded) or "reference" (plain single-threaded kernels).
-    /// <c>MLContext.GpuDeviceId</c> asks for a GPU, which this build does not have: with <c>FallbackToCpu</c> the trainer
-    /// logs that and uses the CPU, without it Fit throws.
+    /// Compute device: "cpu" (default; vectorized, multi-threaded), "reference" (plain single-threaded kernels), "cuda" or
+    /// "cuda:N" (an NVIDIA GPU: needs the NVIDIA driver and CUDA 12 or 13's cuBLAS). <c>MLContext.GpuDeviceId</c> asks for
+    /// that CUDA device instead. A GPU asked for and not usable makes Fit throw, naming what is missing; with
+    /// <c>MLContext.FallbackToCpu</c> the trainer logs that and uses the CPU.
     /// </summary>
     public string Device { get; init; } = "cpu";
 

@@ -1,8 +1,8 @@
 // The GPU backend: IComputeBackend on an NVIDIA GPU through ILGPU (kernels written in C#, JIT-compiled to PTX by the driver)
 // and cuBLAS (matrix products, TF32 tensor cores), as llm.c's CUDA trainer beside its CPU one. The same kernels run on
 // ILGPU's CPU accelerator, where a plain ILGPU GEMM stands in for cuBLAS: that is how CI tests every kernel without a GPU.
-// Memory: see IComputeBackend's device-memory members and DeviceMemory. Every method validates shapes exactly as
-// ReferenceBackend does, slices each span to the elements the operation touches, maps it to the device, and launches.
+// Memory: see IComputeBackend's device-memory members and DeviceMemory. Every method validates shapes with the checks every
+// backend shares (KernelChecks), slices each span to the elements the operation touches, maps it to the device, and launches.
 // Size legend: B batch, T time, C channels, OC output channels, NH heads, hs head size, V vocab, N element count.
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -360,7 +360,7 @@ public sealed class CudaBackend : IComputeBackend, IDisposable
     /// <inheritdoc/>
     public void MatMulForward(Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int bt, int c, int oc)
     {
-        ReferenceBackend.CheckMatMulForward(output.Length, input.Length, weight.Length, bias.Length, bt, c, oc);
+        KernelChecks.CheckMatMulForward(output.Length, input.Length, weight.Length, bias.Length, bt, c, oc);
         Forward(output, input, weight, bias, bt, c, oc);
     }
 
@@ -383,7 +383,7 @@ public sealed class CudaBackend : IComputeBackend, IDisposable
     /// </summary>
     public void PackMatMulWeight(Span<float> packed, ReadOnlySpan<float> weight, int c, int oc)
     {
-        ReferenceBackend.CheckPackMatMulWeight(packed.Length, weight.Length, c, oc);
+        KernelChecks.CheckPackMatMulWeight(packed.Length, weight.Length, c, oc);
         Begin();
         var outs = new DeviceMemory.Outputs();
         int n = oc * c;
@@ -396,7 +396,7 @@ public sealed class CudaBackend : IComputeBackend, IDisposable
     /// <inheritdoc/>
     public void MatMulForwardPacked(Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> packedWeight, ReadOnlySpan<float> bias, int bt, int c, int oc)
     {
-        ReferenceBackend.CheckMatMulForwardPacked(output.Length, input.Length, packedWeight.Length, bias.Length, bt, c, oc);
+        KernelChecks.CheckMatMulForwardPacked(output.Length, input.Length, packedWeight.Length, bias.Length, bt, c, oc);
         Forward(output, input, packedWeight, bias, bt, c, oc);
     }
 
@@ -404,7 +404,7 @@ public sealed class CudaBackend : IComputeBackend, IDisposable
     public void MatMulBackward(Span<float> dinput, Span<float> dweight, Span<float> dbias, ReadOnlySpan<float> doutput,
         ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int bt, int c, int oc)
     {
-        ReferenceBackend.CheckMatMulBackward(dinput.Length, dweight.Length, dbias.Length, doutput.Length, input.Length, weight.Length, bt, c, oc);
+        KernelChecks.CheckMatMulBackward(dinput.Length, dweight.Length, dbias.Length, doutput.Length, input.Length, weight.Length, bt, c, oc);
         if (bt == 0) return;
         Begin();
         var outs = new DeviceMemory.Outputs();
@@ -436,7 +436,7 @@ public sealed class CudaBackend : IComputeBackend, IDisposable
     /// <inheritdoc/>
     public void EncoderForward(Span<float> output, ReadOnlySpan<int> tokens, ReadOnlySpan<float> wte, ReadOnlySpan<float> wpe, int b, int t, int c)
     {
-        ReferenceBackend.CheckEncoder(output.Length, tokens, wte.Length, wpe.Length, b, t, c);
+        KernelChecks.CheckEncoder(output.Length, tokens, wte.Length, wpe.Length, b, t, c);
         int n = b * t * c;
         if (n == 0) return;
         Begin();
@@ -452,7 +452,7 @@ public sealed class CudaBackend : IComputeBackend, IDisposable
     /// <inheritdoc/>
     public void EncoderBackward(Span<float> dwte, Span<float> dwpe, ReadOnlySpan<float> doutput, ReadOnlySpan<int> tokens, int b, int t, int c)
     {
-        ReferenceBackend.CheckEncoder(doutput.Length, tokens, dwte.Length, dwpe.Length, b, t, c, "doutput", "dwte", "dwpe");
+        KernelChecks.CheckEncoder(doutput.Length, tokens, dwte.Length, dwpe.Length, b, t, c, "doutput", "dwte", "dwpe");
         int rows = b * t;
         if (rows == 0) return;
         Begin();
@@ -492,7 +492,7 @@ public sealed class CudaBackend : IComputeBackend, IDisposable
     public void LayerNormForward(Span<float> output, Span<float> mean, Span<float> rstd, ReadOnlySpan<float> input,
         ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int n, int c)
     {
-        ReferenceBackend.CheckLayerNorm(output.Length, mean.Length, rstd.Length, input.Length, weight.Length, bias.Length, n, c);
+        KernelChecks.CheckLayerNorm(output.Length, mean.Length, rstd.Length, input.Length, weight.Length, bias.Length, n, c);
         if (n == 0) return;
         Begin();
         var outs = new DeviceMemory.Outputs();
@@ -502,7 +502,7 @@ public sealed class CudaBackend : IComputeBackend, IDisposable
         var o = _memory.Out(output[..(n * c)], ref outs, accumulate: false);
         var m = _memory.Out(mean[..n], ref outs, accumulate: false);
         var r = _memory.Out(rstd[..n], ref outs, accumulate: false);
-        _lnForward(Rows(n), o, m, r, x, w, bb, bias.IsEmpty ? 0 : 1, c, ReferenceBackend.LayerNormEpsilon);
+        _lnForward(Rows(n), o, m, r, x, w, bb, bias.IsEmpty ? 0 : 1, c, KernelConstants.LayerNormEpsilon);
         outs.Download();
     }
 
@@ -510,7 +510,7 @@ public sealed class CudaBackend : IComputeBackend, IDisposable
     public void LayerNormBackward(Span<float> dinput, Span<float> dweight, Span<float> dbias, ReadOnlySpan<float> doutput,
         ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> mean, ReadOnlySpan<float> rstd, int n, int c)
     {
-        ReferenceBackend.CheckLayerNorm(doutput.Length, mean.Length, rstd.Length, input.Length, weight.Length, dbias.Length, n, c, "doutput", "dbias");
+        KernelChecks.CheckLayerNorm(doutput.Length, mean.Length, rstd.Length, input.Length, weight.Length, dbias.Length, n, c, "doutput", "dbias");
         Shapes.Require(dinput.Length, (long)n * c, $"[{n},{c}]");
         Shapes.Require(dweight.Length, c, $"[{c}]");
         if (n == 0) return;
@@ -538,7 +538,7 @@ public sealed class CudaBackend : IComputeBackend, IDisposable
     /// <inheritdoc/>
     public void AttentionForward(Span<float> output, Span<float> att, ReadOnlySpan<float> qkv, int b, int t, int c, int nh)
     {
-        int hs = ReferenceBackend.CheckAttention(output.Length, att.Length, qkv.Length, b, t, c, nh);
+        int hs = KernelChecks.CheckAttention(output.Length, att.Length, qkv.Length, b, t, c, nh);
         int n = b * t * c;
         if (n == 0) return;
         Begin();
@@ -563,7 +563,7 @@ public sealed class CudaBackend : IComputeBackend, IDisposable
     public void AttentionBackward(Span<float> dqkv, ReadOnlySpan<float> doutput, ReadOnlySpan<float> qkv, ReadOnlySpan<float> att,
         int b, int t, int c, int nh)
     {
-        int hs = ReferenceBackend.CheckAttention(doutput.Length, att.Length, qkv.Length, b, t, c, nh, "doutput");
+        int hs = KernelChecks.CheckAttention(doutput.Length, att.Length, qkv.Length, b, t, c, nh, "doutput");
         Shapes.Require(dqkv.Length, (long)b * t * 3 * c, $"[{b},{t},{3 * c}]");
         int n = b * t * c;
         if (n == 0) return;
@@ -598,7 +598,7 @@ public sealed class CudaBackend : IComputeBackend, IDisposable
     public void AttentionForwardCached(Span<float> output, ReadOnlySpan<float> q, ReadOnlySpan<float> kCache, ReadOnlySpan<float> vCache,
         ReadOnlySpan<int> pos, int b, int tn, int maxT, int c, int nh)
     {
-        ReferenceBackend.CheckCached(output.Length, q.Length, kCache.Length, vCache.Length, pos, b, tn, maxT, c, nh);
+        KernelChecks.CheckCached(output.Length, q.Length, kCache.Length, vCache.Length, pos, b, tn, maxT, c, nh);
         int n = b * tn * c;
         if (n == 0) return;
         Begin();
@@ -629,41 +629,41 @@ public sealed class CudaBackend : IComputeBackend, IDisposable
     /// <inheritdoc/>
     public void GeluForward(Span<float> output, ReadOnlySpan<float> input, int n)
     {
-        ReferenceBackend.CheckElementwise(n, output.Length, input.Length);
+        KernelChecks.CheckElementwise(n, output.Length, input.Length);
         if (n == 0) return;
         Begin();
         var outs = new DeviceMemory.Outputs();
         var x = _memory.In(input[..n]);
         var o = _memory.Out(output[..n], ref outs, accumulate: false);
-        _gelu(n, o, x, ReferenceBackend.GeluScale);
+        _gelu(n, o, x, KernelConstants.GeluScale);
         outs.Download();
     }
 
     /// <inheritdoc/>
     public void GeluBackward(Span<float> dinput, ReadOnlySpan<float> input, ReadOnlySpan<float> doutput, int n)
     {
-        ReferenceBackend.CheckElementwise(n, dinput.Length, input.Length, doutput.Length);
+        KernelChecks.CheckElementwise(n, dinput.Length, input.Length, doutput.Length);
         if (n == 0) return;
         Begin();
         var outs = new DeviceMemory.Outputs();
         var x = _memory.In(input[..n]);
         var d = _memory.In(doutput[..n]);
         var di = _memory.Out(dinput[..n], ref outs, accumulate: true);
-        _geluBackward(n, di, x, d, ReferenceBackend.GeluScale);
+        _geluBackward(n, di, x, d, KernelConstants.GeluScale);
         outs.Download();
     }
 
     /// <inheritdoc/>
     public void ReluForward(Span<float> output, ReadOnlySpan<float> input, int n)
     {
-        ReferenceBackend.CheckElementwise(n, output.Length, input.Length);
+        KernelChecks.CheckElementwise(n, output.Length, input.Length);
         Unary(_relu, output, input, n, accumulate: false);
     }
 
     /// <inheritdoc/>
     public void ReluBackward(Span<float> dinput, ReadOnlySpan<float> input, ReadOnlySpan<float> doutput, int n)
     {
-        ReferenceBackend.CheckElementwise(n, dinput.Length, input.Length, doutput.Length);
+        KernelChecks.CheckElementwise(n, dinput.Length, input.Length, doutput.Length);
         if (n == 0) return;
         Begin();
         var outs = new DeviceMemory.Outputs();
@@ -677,7 +677,7 @@ public sealed class CudaBackend : IComputeBackend, IDisposable
     /// <inheritdoc/>
     public void ResidualForward(Span<float> output, ReadOnlySpan<float> a, ReadOnlySpan<float> b, int n)
     {
-        ReferenceBackend.CheckElementwise(n, output.Length, a.Length, b.Length);
+        KernelChecks.CheckElementwise(n, output.Length, a.Length, b.Length);
         if (n == 0) return;
         Begin();
         var outs = new DeviceMemory.Outputs();
@@ -691,7 +691,7 @@ public sealed class CudaBackend : IComputeBackend, IDisposable
     /// <inheritdoc/>
     public void ResidualBackward(Span<float> da, Span<float> db, ReadOnlySpan<float> doutput, int n)
     {
-        ReferenceBackend.CheckElementwise(n, da.Length, db.Length, doutput.Length);
+        KernelChecks.CheckElementwise(n, da.Length, db.Length, doutput.Length);
         if (n == 0) return;
         Begin();
         var outs = new DeviceMemory.Outputs();
@@ -705,8 +705,8 @@ public sealed class CudaBackend : IComputeBackend, IDisposable
     /// <inheritdoc/>
     public void DropoutForward(Span<float> output, ReadOnlySpan<float> input, float p, ulong seed, int n)
     {
-        ReferenceBackend.CheckElementwise(n, output.Length, input.Length);
-        ReferenceBackend.CheckDropout(p);
+        KernelChecks.CheckElementwise(n, output.Length, input.Length);
+        KernelChecks.CheckDropout(p);
         if (n == 0) return;
         Begin();
         var outs = new DeviceMemory.Outputs();
@@ -720,8 +720,8 @@ public sealed class CudaBackend : IComputeBackend, IDisposable
     /// <inheritdoc/>
     public void DropoutBackward(Span<float> dinput, ReadOnlySpan<float> doutput, float p, ulong seed, int n)
     {
-        ReferenceBackend.CheckElementwise(n, dinput.Length, doutput.Length);
-        ReferenceBackend.CheckDropout(p);
+        KernelChecks.CheckElementwise(n, dinput.Length, doutput.Length);
+        KernelChecks.CheckDropout(p);
         if (n == 0) return;
         Begin();
         var outs = new DeviceMemory.Outputs();
@@ -736,7 +736,7 @@ public sealed class CudaBackend : IComputeBackend, IDisposable
     /// <inheritdoc/>
     public void SoftmaxCrossEntropyForward(Span<float> losses, Span<float> probs, ReadOnlySpan<float> logits, ReadOnlySpan<int> targets, int bt, int v)
     {
-        ReferenceBackend.CheckSoftmax(losses.Length, probs.Length, logits.Length, targets, bt, v);
+        KernelChecks.CheckSoftmax(losses.Length, probs.Length, logits.Length, targets, bt, v);
         if (bt == 0) return;
         Begin();
         var outs = new DeviceMemory.Outputs();
@@ -751,7 +751,7 @@ public sealed class CudaBackend : IComputeBackend, IDisposable
     /// <inheritdoc/>
     public void SoftmaxCrossEntropyBackward(Span<float> dlogits, ReadOnlySpan<float> dlosses, ReadOnlySpan<float> probs, ReadOnlySpan<int> targets, int bt, int v)
     {
-        ReferenceBackend.CheckSoftmax(dlosses.Length, dlogits.Length, probs.Length, targets, bt, v, "dlosses", "dlogits", "probs");
+        KernelChecks.CheckSoftmax(dlosses.Length, dlogits.Length, probs.Length, targets, bt, v, "dlosses", "dlogits", "probs");
         if (bt == 0) return;
         bool inPlace = Unsafe.AreSame(ref MemoryMarshal.GetReference(dlogits), ref MemoryMarshal.GetReference(probs));
         Begin();
@@ -771,7 +771,7 @@ public sealed class CudaBackend : IComputeBackend, IDisposable
         float learningRate, float beta1, float beta2, float eps, float weightDecay, int step)
     {
         int n = parameters.Length;
-        ReferenceBackend.CheckElementwise(n, gradients.Length, m.Length, v.Length);
+        KernelChecks.CheckElementwise(n, gradients.Length, m.Length, v.Length);
         if (step < 1) throw new ArgumentOutOfRangeException(nameof(step), step, "AdamW step counts from 1.");
         if (n == 0) return;
         Begin();

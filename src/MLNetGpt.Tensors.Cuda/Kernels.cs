@@ -54,7 +54,7 @@ internal static class Kernels
         db[i] += d;
     }
 
-    // GELU, tanh approximation; same formulas as ReferenceBackend (the constant √(2/π) is passed in from it).
+    // GELU, tanh approximation; same formulas as ReferenceBackend (the constant √(2/π), KernelConstants.GeluScale, is passed in).
     public static void Gelu(Index1D i, ArrayView<float> output, ArrayView<float> input, float geluScale)
     {
         float x = input[i];

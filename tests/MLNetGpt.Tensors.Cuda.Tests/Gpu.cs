@@ -31,28 +31,9 @@ public static class Gpu
         return a;
     }
 
-    /// <summary>
-    /// Asserts |expected - actual| ≤ tol·max(1, max|expected|) element by element: a relative tolerance on the buffer's scale.
-    /// Kernels that sum in another order than the reference differ by a few float roundings (≈1e-7 relative each).
-    /// </summary>
-    public static void AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, double tol, string what)
-    {
-        Assert.AreEqual(expected.Length, actual.Length, what + " length");
-        double scale = 1;
-        foreach (float e in expected) scale = Math.Max(scale, Math.Abs(e));
-        for (int i = 0; i < expected.Length; i++)
-        {
-            double err = Math.Abs((double)expected[i] - actual[i]);
-            if (!(err <= tol * scale))
-                Assert.Fail($"{what}[{i}]: expected {expected[i]}, got {actual[i]} (err {err:G3}, scale {scale:G3}).");
-        }
-    }
+    public static void AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, double tol, string what) =>
+        MLNetGpt.Testing.FloatAssert.Close(expected, actual, tol, what);
 
-    public static void AssertBitwise(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, string what)
-    {
-        Assert.AreEqual(expected.Length, actual.Length, what + " length");
-        for (int i = 0; i < expected.Length; i++)
-            if (BitConverter.SingleToInt32Bits(expected[i]) != BitConverter.SingleToInt32Bits(actual[i]))
-                Assert.Fail($"{what}[{i}]: {expected[i]} vs {actual[i]} differ bitwise.");
-    }
+    public static void AssertBitwise(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, string what) =>
+        MLNetGpt.Testing.FloatAssert.Bitwise(expected, actual, what);
 }

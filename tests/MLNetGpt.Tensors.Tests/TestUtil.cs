@@ -50,25 +50,9 @@ internal static class TestUtil
         }
     }
 
-    /// <summary>Asserts |a-b| ≤ tol·(1 + max|expected|) for every element (magnitude-scaled).</summary>
-    public static void AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, double tol, string what)
-    {
-        Assert.AreEqual(expected.Length, actual.Length, what + " length");
-        double scale = 1;
-        foreach (float e in expected) scale = Math.Max(scale, Math.Abs(e));
-        for (int i = 0; i < expected.Length; i++)
-        {
-            double err = Math.Abs((double)expected[i] - actual[i]);
-            if (!(err <= tol * scale))
-                Assert.Fail($"{what}[{i}]: expected {expected[i]}, got {actual[i]} (err {err}, scale {scale}).");
-        }
-    }
+    public static void AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, double tol, string what) =>
+        MLNetGpt.Testing.FloatAssert.Close(expected, actual, tol, what);
 
-    public static void AssertBitwise(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, string what)
-    {
-        Assert.AreEqual(expected.Length, actual.Length, what + " length");
-        for (int i = 0; i < expected.Length; i++)
-            if (BitConverter.SingleToInt32Bits(expected[i]) != BitConverter.SingleToInt32Bits(actual[i]))
-                Assert.Fail($"{what}[{i}]: {expected[i]} vs {actual[i]} differ bitwise.");
-    }
+    public static void AssertBitwise(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, string what) =>
+        MLNetGpt.Testing.FloatAssert.Bitwise(expected, actual, what);
 }

@@ -51,9 +51,9 @@ internal static class Gpt2ConfigJson
         int vocabulary = Int(json, "vocab_size", path) ?? throw Missing(path, "vocab_size");
 
         double epsilon = Number(json, "layer_norm_epsilon", path) ?? 1e-5;
-        if (Math.Abs(epsilon - ReferenceBackend.LayerNormEpsilon) > 1e-9)
+        if (Math.Abs(epsilon - KernelConstants.LayerNormEpsilon) > 1e-9)
             throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
-                $"'{path}': layer_norm_epsilon is {epsilon}; MLNetGpt's LayerNorm uses {ReferenceBackend.LayerNormEpsilon} (GPT-2's value), so this model would not be reproduced exactly."));
+                $"'{path}': layer_norm_epsilon is {epsilon}; MLNetGpt's LayerNorm uses {KernelConstants.LayerNormEpsilon} (GPT-2's value), so this model would not be reproduced exactly."));
 
         string activationName = String(json, "activation_function", path) ?? "gelu_new";
         Activation activation = TanhGelu.Contains(activationName) ? Activation.Gelu
@@ -94,7 +94,7 @@ internal static class Gpt2ConfigJson
             ["attn_pdrop"] = 0.0, // our attention probabilities are never dropped
             ["embd_pdrop"] = config.Dropout,
             ["initializer_range"] = 0.02,
-            ["layer_norm_epsilon"] = ReferenceBackend.LayerNormEpsilon,
+            ["layer_norm_epsilon"] = KernelConstants.LayerNormEpsilon,
             ["model_type"] = "gpt2",
             ["n_ctx"] = config.BlockSize,
             ["n_embd"] = config.EmbeddingSize,

@@ -1,6 +1,6 @@
 // The fast CPU backend: SIMD kernels at one vector width (AVX-512, AVX2 or 128-bit: see CpuIsa), multi-threaded on a
 // persistent worker pool.
-// Every method validates shapes exactly as ReferenceBackend does, then pins its spans and runs a parallel body.
+// Every method validates shapes with the checks every backend shares (KernelChecks), then pins its spans and runs a parallel body.
 // Results are deterministic for a given thread count; matmul results do not even depend on it (see MatMulGemm).
 // Size legend: B batch, T time, C channels, OC output channels, NH heads, V vocab, N element count.
 using System.Runtime.CompilerServices;
@@ -56,7 +56,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
     /// <inheritdoc/>
     public void MatMulForward(Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int bt, int c, int oc)
     {
-        ReferenceBackend.CheckMatMulForward(output.Length, input.Length, weight.Length, bias.Length, bt, c, oc);
+        KernelChecks.CheckMatMulForward(output.Length, input.Length, weight.Length, bias.Length, bt, c, oc);
         fixed (float* o = output, x = input, w = weight, b = bias)
             CpuMatMul.Forward(_pool, _scratch, Width, o, x, w, bias.Length == 0 ? null : b, bt, c, oc);
     }
@@ -64,14 +64,14 @@ public sealed unsafe class CpuBackend : IComputeBackend
     /// <inheritdoc/>
     public void PackMatMulWeight(Span<float> packed, ReadOnlySpan<float> weight, int c, int oc)
     {
-        ReferenceBackend.CheckPackMatMulWeight(packed.Length, weight.Length, c, oc);
+        KernelChecks.CheckPackMatMulWeight(packed.Length, weight.Length, c, oc);
         fixed (float* p = packed, w = weight) CpuMatMul.Pack(_pool, Width, p, w, c, oc);
     }
 
     /// <inheritdoc/>
     public void MatMulForwardPacked(Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> packedWeight, ReadOnlySpan<float> bias, int bt, int c, int oc)
     {
-        ReferenceBackend.CheckMatMulForwardPacked(output.Length, input.Length, packedWeight.Length, bias.Length, bt, c, oc);
+        KernelChecks.CheckMatMulForwardPacked(output.Length, input.Length, packedWeight.Length, bias.Length, bt, c, oc);
         fixed (float* o = output, x = input, w = packedWeight, b = bias)
             CpuMatMul.ForwardPacked(_pool, _scratch, Width, o, x, w, bias.Length == 0 ? null : b, bt, c, oc);
     }
@@ -80,7 +80,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
     public void MatMulBackward(Span<float> dinput, Span<float> dweight, Span<float> dbias, ReadOnlySpan<float> doutput,
         ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int bt, int c, int oc)
     {
-        ReferenceBackend.CheckMatMulBackward(dinput.Length, dweight.Length, dbias.Length, doutput.Length, input.Length, weight.Length, bt, c, oc);
+        KernelChecks.CheckMatMulBackward(dinput.Length, dweight.Length, dbias.Length, doutput.Length, input.Length, weight.Length, bt, c, oc);
         fixed (float* di = dinput, dw = dweight, db = dbias, d = doutput, x = input, w = weight)
             CpuMatMul.Backward(_pool, _scratch, Width, dinput.Length == 0 ? null : di, dw, dbias.Length == 0 ? null : db, d, x, w, bt, c, oc);
     }
@@ -95,7 +95,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
     /// <inheritdoc/>
     public void EncoderForward(Span<float> output, ReadOnlySpan<int> tokens, ReadOnlySpan<float> wte, ReadOnlySpan<float> wpe, int b, int t, int c)
     {
-        ReferenceBackend.CheckEncoder(output.Length, tokens, wte.Length, wpe.Length, b, t, c);
+        KernelChecks.CheckEncoder(output.Length, tokens, wte.Length, wpe.Length, b, t, c);
         fixed (float* o = output, te = wte, pe = wpe)
         fixed (int* tok = tokens)
         {
@@ -107,7 +107,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
     /// <inheritdoc/>
     public void EncoderBackward(Span<float> dwte, Span<float> dwpe, ReadOnlySpan<float> doutput, ReadOnlySpan<int> tokens, int b, int t, int c)
     {
-        ReferenceBackend.CheckEncoder(doutput.Length, tokens, dwte.Length, dwpe.Length, b, t, c, "doutput", "dwte", "dwpe");
+        KernelChecks.CheckEncoder(doutput.Length, tokens, dwte.Length, dwpe.Length, b, t, c, "doutput", "dwte", "dwpe");
         if (b * t == 0) return;
         fixed (float* te = dwte, pe = dwpe, d = doutput)
         fixed (int* tok = tokens)
@@ -121,7 +121,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
     public void LayerNormForward(Span<float> output, Span<float> mean, Span<float> rstd, ReadOnlySpan<float> input,
         ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int n, int c)
     {
-        ReferenceBackend.CheckLayerNorm(output.Length, mean.Length, rstd.Length, input.Length, weight.Length, bias.Length, n, c);
+        KernelChecks.CheckLayerNorm(output.Length, mean.Length, rstd.Length, input.Length, weight.Length, bias.Length, n, c);
         fixed (float* o = output, m = mean, r = rstd, x = input, w = weight, bb = bias)
         {
             var body = new CpuRows.LayerNormForwardBody { Width = Width, Out = o, Mean = m, Rstd = r, In = x, W = w, Bias = bias.Length == 0 ? null : bb, C = c };
@@ -133,7 +133,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
     public void LayerNormBackward(Span<float> dinput, Span<float> dweight, Span<float> dbias, ReadOnlySpan<float> doutput,
         ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> mean, ReadOnlySpan<float> rstd, int n, int c)
     {
-        ReferenceBackend.CheckLayerNorm(doutput.Length, mean.Length, rstd.Length, input.Length, weight.Length, dbias.Length, n, c, "doutput", "dbias");
+        KernelChecks.CheckLayerNorm(doutput.Length, mean.Length, rstd.Length, input.Length, weight.Length, dbias.Length, n, c, "doutput", "dbias");
         Shapes.Require(dinput.Length, (long)n * c, $"[{n},{c}]");
         Shapes.Require(dweight.Length, c, $"[{c}]");
         if (n == 0) return;
@@ -149,7 +149,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
     /// <inheritdoc/>
     public void AttentionForward(Span<float> output, Span<float> att, ReadOnlySpan<float> qkv, int b, int t, int c, int nh)
     {
-        ReferenceBackend.CheckAttention(output.Length, att.Length, qkv.Length, b, t, c, nh);
+        KernelChecks.CheckAttention(output.Length, att.Length, qkv.Length, b, t, c, nh);
         fixed (float* o = output, a = att, q = qkv)
         {
             if (nh > 0 && CpuAttentionBlocked.Supports(c / nh, Width))
@@ -168,7 +168,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
     public void AttentionBackward(Span<float> dqkv, ReadOnlySpan<float> doutput, ReadOnlySpan<float> qkv, ReadOnlySpan<float> att,
         int b, int t, int c, int nh)
     {
-        ReferenceBackend.CheckAttention(doutput.Length, att.Length, qkv.Length, b, t, c, nh, "doutput");
+        KernelChecks.CheckAttention(doutput.Length, att.Length, qkv.Length, b, t, c, nh, "doutput");
         Shapes.Require(dqkv.Length, (long)b * t * 3 * c, $"[{b},{t},{3 * c}]");
         _scratch.EnsurePerWorker(Math.Max(t, MatMulGemm.ScratchFloats));
         fixed (float* dq = dqkv, d = doutput, q = qkv, a = att)
@@ -189,7 +189,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
     public void AttentionForwardCached(Span<float> output, ReadOnlySpan<float> q, ReadOnlySpan<float> kCache, ReadOnlySpan<float> vCache,
         ReadOnlySpan<int> pos, int b, int tn, int maxT, int c, int nh)
     {
-        ReferenceBackend.CheckCached(output.Length, q.Length, kCache.Length, vCache.Length, pos, b, tn, maxT, c, nh);
+        KernelChecks.CheckCached(output.Length, q.Length, kCache.Length, vCache.Length, pos, b, tn, maxT, c, nh);
         _scratch.EnsurePerWorker(Math.Max(4 * maxT, MatMulGemm.ScratchFloats));
         fixed (float* o = output, qq = q, k = kCache, v = vCache)
         fixed (int* p = pos)
@@ -211,7 +211,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
     /// <inheritdoc/>
     public void GeluForward(Span<float> output, ReadOnlySpan<float> input, int n)
     {
-        ReferenceBackend.CheckElementwise(n, output.Length, input.Length);
+        KernelChecks.CheckElementwise(n, output.Length, input.Length);
         fixed (float* o = output, x = input)
         {
             var body = new CpuElementwise.GeluForwardBody { Width = Width, Out = o, In = x, N = n };
@@ -222,7 +222,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
     /// <inheritdoc/>
     public void GeluBackward(Span<float> dinput, ReadOnlySpan<float> input, ReadOnlySpan<float> doutput, int n)
     {
-        ReferenceBackend.CheckElementwise(n, dinput.Length, input.Length, doutput.Length);
+        KernelChecks.CheckElementwise(n, dinput.Length, input.Length, doutput.Length);
         fixed (float* di = dinput, x = input, d = doutput)
         {
             var body = new CpuElementwise.GeluBackwardBody { Width = Width, Din = di, In = x, Dout = d, N = n };
@@ -233,7 +233,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
     /// <inheritdoc/>
     public void ReluForward(Span<float> output, ReadOnlySpan<float> input, int n)
     {
-        ReferenceBackend.CheckElementwise(n, output.Length, input.Length);
+        KernelChecks.CheckElementwise(n, output.Length, input.Length);
         fixed (float* o = output, x = input)
         {
             var body = new CpuElementwise.ReluForwardBody { Out = o, In = x, N = n };
@@ -244,7 +244,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
     /// <inheritdoc/>
     public void ReluBackward(Span<float> dinput, ReadOnlySpan<float> input, ReadOnlySpan<float> doutput, int n)
     {
-        ReferenceBackend.CheckElementwise(n, dinput.Length, input.Length, doutput.Length);
+        KernelChecks.CheckElementwise(n, dinput.Length, input.Length, doutput.Length);
         fixed (float* di = dinput, x = input, d = doutput)
         {
             var body = new CpuElementwise.ReluBackwardBody { Width = Width, Din = di, In = x, Dout = d, N = n };
@@ -255,7 +255,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
     /// <inheritdoc/>
     public void ResidualForward(Span<float> output, ReadOnlySpan<float> a, ReadOnlySpan<float> b, int n)
     {
-        ReferenceBackend.CheckElementwise(n, output.Length, a.Length, b.Length);
+        KernelChecks.CheckElementwise(n, output.Length, a.Length, b.Length);
         fixed (float* o = output, x = a, y = b)
         {
             var body = new CpuElementwise.AddBody { Out = o, A = x, B = y, N = n };
@@ -266,7 +266,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
     /// <inheritdoc/>
     public void ResidualBackward(Span<float> da, Span<float> db, ReadOnlySpan<float> doutput, int n)
     {
-        ReferenceBackend.CheckElementwise(n, da.Length, db.Length, doutput.Length);
+        KernelChecks.CheckElementwise(n, da.Length, db.Length, doutput.Length);
         fixed (float* x = da, y = db, d = doutput)
         {
             var body = new CpuElementwise.ResidualBackwardBody { Da = x, Db = y, Dout = d, N = n };
@@ -277,8 +277,8 @@ public sealed unsafe class CpuBackend : IComputeBackend
     /// <inheritdoc/>
     public void DropoutForward(Span<float> output, ReadOnlySpan<float> input, float p, ulong seed, int n)
     {
-        ReferenceBackend.CheckElementwise(n, output.Length, input.Length);
-        ReferenceBackend.CheckDropout(p);
+        KernelChecks.CheckElementwise(n, output.Length, input.Length);
+        KernelChecks.CheckDropout(p);
         fixed (float* o = output, x = input)
         {
             var body = new CpuElementwise.DropoutBody { Out = o, In = x, P = p, Seed = seed, N = n, Accumulate = false };
@@ -289,8 +289,8 @@ public sealed unsafe class CpuBackend : IComputeBackend
     /// <inheritdoc/>
     public void DropoutBackward(Span<float> dinput, ReadOnlySpan<float> doutput, float p, ulong seed, int n)
     {
-        ReferenceBackend.CheckElementwise(n, dinput.Length, doutput.Length);
-        ReferenceBackend.CheckDropout(p);
+        KernelChecks.CheckElementwise(n, dinput.Length, doutput.Length);
+        KernelChecks.CheckDropout(p);
         fixed (float* di = dinput, d = doutput)
         {
             var body = new CpuElementwise.DropoutBody { Out = di, In = d, P = p, Seed = seed, N = n, Accumulate = true };
@@ -301,7 +301,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
     /// <inheritdoc/>
     public void SoftmaxCrossEntropyForward(Span<float> losses, Span<float> probs, ReadOnlySpan<float> logits, ReadOnlySpan<int> targets, int bt, int v)
     {
-        ReferenceBackend.CheckSoftmax(losses.Length, probs.Length, logits.Length, targets, bt, v);
+        KernelChecks.CheckSoftmax(losses.Length, probs.Length, logits.Length, targets, bt, v);
         fixed (float* l = losses, p = probs, x = logits)
         fixed (int* tg = targets)
         {
@@ -313,7 +313,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
     /// <inheritdoc/>
     public void SoftmaxCrossEntropyBackward(Span<float> dlogits, ReadOnlySpan<float> dlosses, ReadOnlySpan<float> probs, ReadOnlySpan<int> targets, int bt, int v)
     {
-        ReferenceBackend.CheckSoftmax(dlosses.Length, dlogits.Length, probs.Length, targets, bt, v, "dlosses", "dlogits", "probs");
+        KernelChecks.CheckSoftmax(dlosses.Length, dlogits.Length, probs.Length, targets, bt, v, "dlosses", "dlogits", "probs");
         bool inPlace = Unsafe.AreSame(ref MemoryMarshal.GetReference(dlogits), ref MemoryMarshal.GetReference(probs));
         fixed (float* d = dlogits, dl = dlosses, p = probs)
         fixed (int* tg = targets)
@@ -328,7 +328,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
         float learningRate, float beta1, float beta2, float eps, float weightDecay, int step)
     {
         int n = parameters.Length;
-        ReferenceBackend.CheckElementwise(n, gradients.Length, m.Length, v.Length);
+        KernelChecks.CheckElementwise(n, gradients.Length, m.Length, v.Length);
         if (step < 1) throw new ArgumentOutOfRangeException(nameof(step), step, "AdamW step counts from 1.");
         fixed (float* p = parameters, g = gradients, mm = m, vv = v)
         {

@@ -14,7 +14,7 @@ internal static unsafe class CpuElementwise
 
     public static int Chunks(long n) => (int)((n + Chunk - 1) / Chunk);
 
-    private static readonly float GeluS = ReferenceBackend.GeluScale;
+    private static readonly float GeluS = KernelConstants.GeluScale;
 
     public struct GeluForwardBody : IParallelBody
     {

@@ -78,7 +78,7 @@ internal static unsafe class CpuRows
                     var = TOps.Sum(acc);
                 }
                 for (; k < c; k++) { float d = x[k] - m; var += d * d; }
-                float s = 1f / MathF.Sqrt(var / c + ReferenceBackend.LayerNormEpsilon);
+                float s = 1f / MathF.Sqrt(var / c + KernelConstants.LayerNormEpsilon);
                 k = 0;
                 if (vectors)
                 {

@@ -9,9 +9,6 @@ namespace MLNetGpt.Tensors;
 /// <summary>The reference implementation of <see cref="IComputeBackend"/>: scalar loops, double accumulators where it matters.</summary>
 public sealed class ReferenceBackend : IComputeBackend
 {
-    /// <summary>LayerNorm's epsilon, shared by every backend (PyTorch's default).</summary>
-    public const float LayerNormEpsilon = 1e-5f;
-
     /// <summary>The single instance (the backend has no state).</summary>
     public static ReferenceBackend Instance { get; } = new();
 
@@ -26,7 +23,7 @@ public sealed class ReferenceBackend : IComputeBackend
     /// <inheritdoc/>
     public void MatMulForward(Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int bt, int c, int oc)
     {
-        CheckMatMulForward(output.Length, input.Length, weight.Length, bias.Length, bt, c, oc);
+        KernelChecks.CheckMatMulForward(output.Length, input.Length, weight.Length, bias.Length, bt, c, oc);
         for (int i = 0; i < bt; i++)
         {
             var x = input.Slice(i * c, c);
@@ -43,7 +40,7 @@ public sealed class ReferenceBackend : IComputeBackend
     /// <inheritdoc/>
     public void PackMatMulWeight(Span<float> packed, ReadOnlySpan<float> weight, int c, int oc)
     {
-        CheckPackMatMulWeight(packed.Length, weight.Length, c, oc);
+        KernelChecks.CheckPackMatMulWeight(packed.Length, weight.Length, c, oc);
         const int pw = PackedWeight.PanelWidth;
         int panels = (oc + pw - 1) / pw;
         for (int p = 0; p < panels; p++)
@@ -58,7 +55,7 @@ public sealed class ReferenceBackend : IComputeBackend
     /// <inheritdoc/>
     public void MatMulForwardPacked(Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> packedWeight, ReadOnlySpan<float> bias, int bt, int c, int oc)
     {
-        CheckMatMulForwardPacked(output.Length, input.Length, packedWeight.Length, bias.Length, bt, c, oc);
+        KernelChecks.CheckMatMulForwardPacked(output.Length, input.Length, packedWeight.Length, bias.Length, bt, c, oc);
         const int pw = PackedWeight.PanelWidth;
         for (int i = 0; i < bt; i++)
         {
@@ -77,7 +74,7 @@ public sealed class ReferenceBackend : IComputeBackend
     public void MatMulBackward(Span<float> dinput, Span<float> dweight, Span<float> dbias, ReadOnlySpan<float> doutput,
         ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int bt, int c, int oc)
     {
-        CheckMatMulBackward(dinput.Length, dweight.Length, dbias.Length, doutput.Length, input.Length, weight.Length, bt, c, oc);
+        KernelChecks.CheckMatMulBackward(dinput.Length, dweight.Length, dbias.Length, doutput.Length, input.Length, weight.Length, bt, c, oc);
         if (dinput.Length != 0)
         {
             for (int i = 0; i < bt; i++)
@@ -101,7 +98,7 @@ public sealed class ReferenceBackend : IComputeBackend
     /// <inheritdoc/>
     public void EncoderForward(Span<float> output, ReadOnlySpan<int> tokens, ReadOnlySpan<float> wte, ReadOnlySpan<float> wpe, int b, int t, int c)
     {
-        CheckEncoder(output.Length, tokens, wte.Length, wpe.Length, b, t, c);
+        KernelChecks.CheckEncoder(output.Length, tokens, wte.Length, wpe.Length, b, t, c);
         for (int bi = 0; bi < b; bi++)
             for (int ti = 0; ti < t; ti++)
             {
@@ -114,7 +111,7 @@ public sealed class ReferenceBackend : IComputeBackend
     /// <inheritdoc/>
     public void EncoderBackward(Span<float> dwte, Span<float> dwpe, ReadOnlySpan<float> doutput, ReadOnlySpan<int> tokens, int b, int t, int c)
     {
-        CheckEncoder(doutput.Length, tokens, dwte.Length, dwpe.Length, b, t, c, "doutput", "dwte", "dwpe");
+        KernelChecks.CheckEncoder(doutput.Length, tokens, dwte.Length, dwpe.Length, b, t, c, "doutput", "dwte", "dwpe");
         for (int bi = 0; bi < b; bi++)
             for (int ti = 0; ti < t; ti++)
             {
@@ -132,7 +129,7 @@ public sealed class ReferenceBackend : IComputeBackend
     public void LayerNormForward(Span<float> output, Span<float> mean, Span<float> rstd, ReadOnlySpan<float> input,
         ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int n, int c)
     {
-        CheckLayerNorm(output.Length, mean.Length, rstd.Length, input.Length, weight.Length, bias.Length, n, c);
+        KernelChecks.CheckLayerNorm(output.Length, mean.Length, rstd.Length, input.Length, weight.Length, bias.Length, n, c);
         for (int i = 0; i < n; i++)
         {
             var x = input.Slice(i * c, c);
@@ -142,7 +139,7 @@ public sealed class ReferenceBackend : IComputeBackend
             double var = 0;
             for (int k = 0; k < c; k++) { double d = x[k] - m; var += d * d; }
             var /= c;
-            float s = (float)(1.0 / Math.Sqrt(var + LayerNormEpsilon));
+            float s = (float)(1.0 / Math.Sqrt(var + KernelConstants.LayerNormEpsilon));
             for (int k = 0; k < c; k++)
             {
                 float norm = (float)(x[k] - m) * s;
@@ -157,7 +154,7 @@ public sealed class ReferenceBackend : IComputeBackend
     public void LayerNormBackward(Span<float> dinput, Span<float> dweight, Span<float> dbias, ReadOnlySpan<float> doutput,
         ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> mean, ReadOnlySpan<float> rstd, int n, int c)
     {
-        CheckLayerNorm(doutput.Length, mean.Length, rstd.Length, input.Length, weight.Length, dbias.Length, n, c, "doutput", "dbias");
+        KernelChecks.CheckLayerNorm(doutput.Length, mean.Length, rstd.Length, input.Length, weight.Length, dbias.Length, n, c, "doutput", "dbias");
         Shapes.Require(dinput.Length, (long)n * c, $"[{n},{c}]");
         Shapes.Require(dweight.Length, c, $"[{c}]");
         for (int i = 0; i < n; i++)
@@ -190,7 +187,7 @@ public sealed class ReferenceBackend : IComputeBackend
     /// <inheritdoc/>
     public void AttentionForward(Span<float> output, Span<float> att, ReadOnlySpan<float> qkv, int b, int t, int c, int nh)
     {
-        int hs = CheckAttention(output.Length, att.Length, qkv.Length, b, t, c, nh);
+        int hs = KernelChecks.CheckAttention(output.Length, att.Length, qkv.Length, b, t, c, nh);
         float scale = 1f / MathF.Sqrt(hs);
         int c3 = 3 * c;
         for (int bi = 0; bi < b; bi++)
@@ -228,7 +225,7 @@ public sealed class ReferenceBackend : IComputeBackend
     public void AttentionBackward(Span<float> dqkv, ReadOnlySpan<float> doutput, ReadOnlySpan<float> qkv, ReadOnlySpan<float> att,
         int b, int t, int c, int nh)
     {
-        int hs = CheckAttention(doutput.Length, att.Length, qkv.Length, b, t, c, nh, "doutput");
+        int hs = KernelChecks.CheckAttention(doutput.Length, att.Length, qkv.Length, b, t, c, nh, "doutput");
         Shapes.Require(dqkv.Length, (long)b * t * 3 * c, $"[{b},{t},{3 * c}]");
         float scale = 1f / MathF.Sqrt(hs);
         int c3 = 3 * c;
@@ -275,7 +272,7 @@ public sealed class ReferenceBackend : IComputeBackend
     public void AttentionForwardCached(Span<float> output, ReadOnlySpan<float> q, ReadOnlySpan<float> kCache, ReadOnlySpan<float> vCache,
         ReadOnlySpan<int> pos, int b, int tn, int maxT, int c, int nh)
     {
-        int hs = CheckCached(output.Length, q.Length, kCache.Length, vCache.Length, pos, b, tn, maxT, c, nh);
+        int hs = KernelChecks.CheckCached(output.Length, q.Length, kCache.Length, vCache.Length, pos, b, tn, maxT, c, nh);
         float scale = 1f / MathF.Sqrt(hs);
         var scores = new float[maxT];
         for (int bi = 0; bi < b; bi++)
@@ -308,31 +305,29 @@ public sealed class ReferenceBackend : IComputeBackend
             }
     }
 
-    /// <summary>GELU's tanh-approximation constant √(2/π).</summary>
-    public static readonly float GeluScale = MathF.Sqrt(2f / MathF.PI);
 
     /// <inheritdoc/>
     public void GeluForward(Span<float> output, ReadOnlySpan<float> input, int n)
     {
-        CheckElementwise(n, output.Length, input.Length);
+        KernelChecks.CheckElementwise(n, output.Length, input.Length);
         for (int i = 0; i < n; i++)
         {
             float x = input[i];
-            output[i] = 0.5f * x * (1f + MathF.Tanh(GeluScale * (x + 0.044715f * x * x * x)));
+            output[i] = 0.5f * x * (1f + MathF.Tanh(KernelConstants.GeluScale * (x + 0.044715f * x * x * x)));
         }
     }
 
     /// <inheritdoc/>
     public void GeluBackward(Span<float> dinput, ReadOnlySpan<float> input, ReadOnlySpan<float> doutput, int n)
     {
-        CheckElementwise(n, dinput.Length, input.Length, doutput.Length);
+        KernelChecks.CheckElementwise(n, dinput.Length, input.Length, doutput.Length);
         for (int i = 0; i < n; i++)
         {
             float x = input[i];
-            float u = GeluScale * (x + 0.044715f * x * x * x);
+            float u = KernelConstants.GeluScale * (x + 0.044715f * x * x * x);
             float th = MathF.Tanh(u);
             float sech2 = 1f - th * th;
-            float grad = 0.5f * (1f + th) + 0.5f * x * sech2 * GeluScale * (1f + 3f * 0.044715f * x * x);
+            float grad = 0.5f * (1f + th) + 0.5f * x * sech2 * KernelConstants.GeluScale * (1f + 3f * 0.044715f * x * x);
             dinput[i] += grad * doutput[i];
         }
     }
@@ -340,36 +335,36 @@ public sealed class ReferenceBackend : IComputeBackend
     /// <inheritdoc/>
     public void ReluForward(Span<float> output, ReadOnlySpan<float> input, int n)
     {
-        CheckElementwise(n, output.Length, input.Length);
+        KernelChecks.CheckElementwise(n, output.Length, input.Length);
         for (int i = 0; i < n; i++) output[i] = input[i] > 0 ? input[i] : 0f;
     }
 
     /// <inheritdoc/>
     public void ReluBackward(Span<float> dinput, ReadOnlySpan<float> input, ReadOnlySpan<float> doutput, int n)
     {
-        CheckElementwise(n, dinput.Length, input.Length, doutput.Length);
+        KernelChecks.CheckElementwise(n, dinput.Length, input.Length, doutput.Length);
         for (int i = 0; i < n; i++) if (input[i] > 0) dinput[i] += doutput[i];
     }
 
     /// <inheritdoc/>
     public void ResidualForward(Span<float> output, ReadOnlySpan<float> a, ReadOnlySpan<float> b, int n)
     {
-        CheckElementwise(n, output.Length, a.Length, b.Length);
+        KernelChecks.CheckElementwise(n, output.Length, a.Length, b.Length);
         for (int i = 0; i < n; i++) output[i] = a[i] + b[i];
     }
 
     /// <inheritdoc/>
     public void ResidualBackward(Span<float> da, Span<float> db, ReadOnlySpan<float> doutput, int n)
     {
-        CheckElementwise(n, da.Length, db.Length, doutput.Length);
+        KernelChecks.CheckElementwise(n, da.Length, db.Length, doutput.Length);
         for (int i = 0; i < n; i++) { da[i] += doutput[i]; db[i] += doutput[i]; }
     }
 
     /// <inheritdoc/>
     public void DropoutForward(Span<float> output, ReadOnlySpan<float> input, float p, ulong seed, int n)
     {
-        CheckElementwise(n, output.Length, input.Length);
-        CheckDropout(p);
+        KernelChecks.CheckElementwise(n, output.Length, input.Length);
+        KernelChecks.CheckDropout(p);
         float keepScale = 1f / (1f - p);
         for (int i = 0; i < n; i++) output[i] = p == 0f ? input[i] : Dropout.Keep(seed, i, p) ? input[i] * keepScale : 0f;
     }
@@ -377,8 +372,8 @@ public sealed class ReferenceBackend : IComputeBackend
     /// <inheritdoc/>
     public void DropoutBackward(Span<float> dinput, ReadOnlySpan<float> doutput, float p, ulong seed, int n)
     {
-        CheckElementwise(n, dinput.Length, doutput.Length);
-        CheckDropout(p);
+        KernelChecks.CheckElementwise(n, dinput.Length, doutput.Length);
+        KernelChecks.CheckDropout(p);
         float keepScale = 1f / (1f - p);
         for (int i = 0; i < n; i++) if (p == 0f || Dropout.Keep(seed, i, p)) dinput[i] += doutput[i] * (p == 0f ? 1f : keepScale);
     }
@@ -386,7 +381,7 @@ public sealed class ReferenceBackend : IComputeBackend
     /// <inheritdoc/>
     public void SoftmaxCrossEntropyForward(Span<float> losses, Span<float> probs, ReadOnlySpan<float> logits, ReadOnlySpan<int> targets, int bt, int v)
     {
-        CheckSoftmax(losses.Length, probs.Length, logits.Length, targets, bt, v);
+        KernelChecks.CheckSoftmax(losses.Length, probs.Length, logits.Length, targets, bt, v);
         for (int i = 0; i < bt; i++)
         {
             var row = logits.Slice(i * v, v);
@@ -405,7 +400,7 @@ public sealed class ReferenceBackend : IComputeBackend
     /// <inheritdoc/>
     public void SoftmaxCrossEntropyBackward(Span<float> dlogits, ReadOnlySpan<float> dlosses, ReadOnlySpan<float> probs, ReadOnlySpan<int> targets, int bt, int v)
     {
-        CheckSoftmax(dlosses.Length, dlogits.Length, probs.Length, targets, bt, v, "dlosses", "dlogits", "probs");
+        KernelChecks.CheckSoftmax(dlosses.Length, dlogits.Length, probs.Length, targets, bt, v, "dlosses", "dlogits", "probs");
         bool inPlace = Unsafe.AreSame(ref MemoryMarshal.GetReference(dlogits), ref MemoryMarshal.GetReference(probs));
         for (int i = 0; i < bt; i++)
         {
@@ -425,7 +420,7 @@ public sealed class ReferenceBackend : IComputeBackend
         float learningRate, float beta1, float beta2, float eps, float weightDecay, int step)
     {
         int n = parameters.Length;
-        CheckElementwise(n, gradients.Length, m.Length, v.Length);
+        KernelChecks.CheckElementwise(n, gradients.Length, m.Length, v.Length);
         if (step < 1) throw new ArgumentOutOfRangeException(nameof(step), step, "AdamW step counts from 1.");
         float c1 = 1f - MathF.Pow(beta1, step), c2 = 1f - MathF.Pow(beta2, step);
         for (int i = 0; i < n; i++)
@@ -450,129 +445,5 @@ public sealed class ReferenceBackend : IComputeBackend
     public void Scale(Span<float> x, float scale)
     {
         for (int i = 0; i < x.Length; i++) x[i] *= scale;
-    }
-
-    // ---- shape checks shared with CpuBackend ----
-
-    internal static void CheckMatMul(int bt, int c, int oc)
-    {
-        Shapes.NonNegative(bt); Shapes.Positive(c); Shapes.Positive(oc);
-    }
-
-    internal static void CheckMatMulForward(int outputLength, int inputLength, int weightLength, int biasLength, int bt, int c, int oc)
-    {
-        CheckMatMul(bt, c, oc);
-        Shapes.Require(outputLength, (long)bt * oc, $"[{bt},{oc}]", "output");
-        Shapes.Require(inputLength, (long)bt * c, $"[{bt},{c}]", "input");
-        Shapes.Require(weightLength, (long)oc * c, $"[{oc},{c}]", "weight");
-        Shapes.RequireOptional(biasLength, oc, $"[{oc}]", "bias");
-    }
-
-    internal static void CheckPackMatMulWeight(int packedLength, int weightLength, int c, int oc)
-    {
-        Shapes.Positive(c); Shapes.Positive(oc);
-        Shapes.Require(packedLength, PackedWeight.Length(c, oc), $"packed [{oc},{c}]", "packed");
-        Shapes.Require(weightLength, (long)oc * c, $"[{oc},{c}]", "weight");
-    }
-
-    internal static void CheckMatMulForwardPacked(int outputLength, int inputLength, int packedLength, int biasLength, int bt, int c, int oc)
-    {
-        CheckMatMul(bt, c, oc);
-        Shapes.Require(outputLength, (long)bt * oc, $"[{bt},{oc}]", "output");
-        Shapes.Require(inputLength, (long)bt * c, $"[{bt},{c}]", "input");
-        Shapes.Require(packedLength, PackedWeight.Length(c, oc), $"packed [{oc},{c}]", "packedWeight");
-        Shapes.RequireOptional(biasLength, oc, $"[{oc}]", "bias");
-    }
-
-    internal static void CheckMatMulBackward(int dinputLength, int dweightLength, int dbiasLength, int doutputLength,
-        int inputLength, int weightLength, int bt, int c, int oc)
-    {
-        CheckMatMul(bt, c, oc);
-        Shapes.RequireOptional(dinputLength, (long)bt * c, $"[{bt},{c}]", "dinput");
-        Shapes.Require(dweightLength, (long)oc * c, $"[{oc},{c}]", "dweight");
-        Shapes.RequireOptional(dbiasLength, oc, $"[{oc}]", "dbias");
-        Shapes.Require(doutputLength, (long)bt * oc, $"[{bt},{oc}]", "doutput");
-        Shapes.Require(inputLength, (long)bt * c, $"[{bt},{c}]", "input");
-        Shapes.Require(weightLength, (long)oc * c, $"[{oc},{c}]", "weight");
-    }
-
-    internal static void CheckEncoder(int outLength, ReadOnlySpan<int> tokens, int wteLength, int wpeLength, int b, int t, int c,
-        string outName = "output", string wteName = "wte", string wpeName = "wpe")
-    {
-        Shapes.NonNegative(b); Shapes.NonNegative(t); Shapes.Positive(c);
-        Shapes.Require(outLength, (long)b * t * c, $"[{b},{t},{c}]", outName);
-        Shapes.Require(tokens.Length, (long)b * t, $"[{b},{t}]", "tokens");
-        Shapes.Require(wpeLength, (long)t * c, $"[{t},{c}]", wpeName);
-        if (b * t > 0) Shapes.Require(wteLength, c, $"[V,{c}]", wteName);
-        int vocab = wteLength / c;
-        for (int i = 0; i < b * t; i++)
-            if ((uint)tokens[i] >= (uint)vocab)
-                throw new ArgumentException($"Token id {tokens[i]} at index {i} is outside the vocabulary [0,{vocab}).", nameof(tokens));
-    }
-
-    internal static void CheckLayerNorm(int outLength, int meanLength, int rstdLength, int inLength, int weightLength, int biasLength, int n, int c,
-        string outName = "output", string biasName = "bias")
-    {
-        Shapes.NonNegative(n); Shapes.Positive(c);
-        Shapes.Require(outLength, (long)n * c, $"[{n},{c}]", outName);
-        Shapes.Require(meanLength, n, $"[{n}]", "mean");
-        Shapes.Require(rstdLength, n, $"[{n}]", "rstd");
-        Shapes.Require(inLength, (long)n * c, $"[{n},{c}]", "input");
-        Shapes.Require(weightLength, c, $"[{c}]", "weight");
-        Shapes.RequireOptional(biasLength, c, $"[{c}]", biasName);
-    }
-
-    internal static int CheckAttention(int outLength, int attLength, int qkvLength, int b, int t, int c, int nh, string outName = "output")
-    {
-        Shapes.NonNegative(b); Shapes.NonNegative(t); Shapes.Positive(c); Shapes.Positive(nh);
-        if (c % nh != 0) throw new ArgumentException($"Channels C={c} must be divisible by the number of heads NH={nh}.", nameof(nh));
-        Shapes.Require(outLength, (long)b * t * c, $"[{b},{t},{c}]", outName);
-        Shapes.Require(attLength, (long)b * nh * t * t, $"[{b},{nh},{t},{t}]", "att");
-        Shapes.Require(qkvLength, (long)b * t * 3 * c, $"[{b},{t},{3 * c}]", "qkv");
-        return c / nh;
-    }
-
-    internal static int CheckCached(int outLength, int qLength, int kLength, int vLength, ReadOnlySpan<int> pos, int b, int tn, int maxT, int c, int nh)
-    {
-        Shapes.NonNegative(b); Shapes.NonNegative(tn); Shapes.Positive(maxT); Shapes.Positive(c); Shapes.Positive(nh);
-        if (c % nh != 0) throw new ArgumentException($"Channels C={c} must be divisible by the number of heads NH={nh}.", nameof(nh));
-        Shapes.Require(outLength, (long)b * tn * c, $"[{b},{tn},{c}]", "output");
-        Shapes.Require(qLength, (long)b * tn * c, $"[{b},{tn},{c}]", "q");
-        Shapes.Require(kLength, (long)b * maxT * c, $"[{b},{maxT},{c}]", "kCache");
-        Shapes.Require(vLength, (long)b * maxT * c, $"[{b},{maxT},{c}]", "vCache");
-        Shapes.Require(pos.Length, b, $"[{b}]", "pos");
-        for (int i = 0; i < b; i++)
-            if (pos[i] < 0 || pos[i] + tn > maxT)
-                throw new ArgumentException($"Position {pos[i]} of row {i} with {tn} new tokens does not fit the cache of {maxT}.", nameof(pos));
-        return c / nh;
-    }
-
-    internal static void CheckElementwise(int n, int a, int b = int.MaxValue, int c = int.MaxValue,
-        [CallerArgumentExpression(nameof(a))] string? aName = null,
-        [CallerArgumentExpression(nameof(b))] string? bName = null,
-        [CallerArgumentExpression(nameof(c))] string? cName = null)
-    {
-        Shapes.NonNegative(n);
-        Shapes.Require(a, n, $"[{n}]", aName);
-        Shapes.Require(b, n, $"[{n}]", bName);
-        Shapes.Require(c, n, $"[{n}]", cName);
-    }
-
-    internal static void CheckDropout(float p)
-    {
-        if (!(p >= 0f && p < 1f)) throw new ArgumentOutOfRangeException(nameof(p), p, "Dropout probability must be in [0, 1).");
-    }
-
-    internal static void CheckSoftmax(int lossLength, int probsLength, int logitsLength, ReadOnlySpan<int> targets, int bt, int v,
-        string lossName = "losses", string probsName = "probs", string logitsName = "logits")
-    {
-        Shapes.NonNegative(bt); Shapes.Positive(v);
-        Shapes.Require(lossLength, bt, $"[{bt}]", lossName);
-        Shapes.Require(probsLength, (long)bt * v, $"[{bt},{v}]", probsName);
-        Shapes.Require(logitsLength, (long)bt * v, $"[{bt},{v}]", logitsName);
-        Shapes.Require(targets.Length, bt, $"[{bt}]", "targets");
-        for (int i = 0; i < bt; i++)
-            if (targets[i] < -1 || targets[i] >= v)
-                throw new ArgumentException($"Target {targets[i]} at row {i} is outside [0,{v}) (or -1 to ignore).", nameof(targets));
     }
 }

@@ -26,6 +26,8 @@ public sealed class MatMulTests
         yield return [45, 70, 531];
         yield return [45, 530, 70];
         yield return [45, 70, 512];
+        // the forward over a pre-packed weight below 512 bits takes k blocks of 768: three blocks, the last partial
+        yield return [37, 1600, 45];
     }
 
     [TestMethod]

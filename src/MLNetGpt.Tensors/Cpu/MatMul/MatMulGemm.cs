@@ -39,7 +39,8 @@ internal static unsafe class MatMulGemm
     /// <summary>Panel width (columns of a packed B panel) and row-partition granule; tiles are at most this wide and tall.</summary>
     public const int MR = 12, NR = 32;
     public const int KC = 384, MC = 120, NC = 2048; // KC: the deepest k block; MC: a multiple of every tile height (12, 6)
-    private const int AS = KC + 16; // row stride of the A row buffer (padding keeps the rows off one cache set)
+    private const int KCPrepacked = 768; // the k block over a pre-packed B at widths below 512 (see Run)
+    private const int AS = KCPrepacked + 16; // row stride of the A row buffer (padding keeps the rows off one cache set)
 
     /// <summary>Scratch floats one thread needs: A block, B block and an edge tile.</summary>
     public const int ScratchFloats = MC * AS + KC * NC + MR * NR + 64;
@@ -116,8 +117,10 @@ internal static unsafe class MatMulGemm
         // PackedWeight) comes in 32-column panels, which a narrower tile reads in parts. The k block is as deep as the B
         // panel (in L1) allows: C is read and written once per block, which for a large output costs DRAM bandwidth.
         // Measured (1 thread, Zen 4): AVX2 dinp at (16384, 384, 1152) ran 0.69/0.80/0.92 × OpenBLAS with k blocks of
-        // 128/256/384; AVX-512 keeps 256 (its 32-column panel rows are two full vectors).
-        int kcMax = TOps.Count >= 16 ? 256 : KC;
+        // 128/256/384; AVX-512 keeps 256 (its 32-column panel rows are two full vectors). Over a pre-packed B (the forward)
+        // nothing is packed per block, and a deeper block halves the sweeps over C: AVX2 forward at (16384, 1536, 384)
+        // ran 91.9 / 100.2 GFLOP/s with k blocks of 384 / 768 (192 and 256: 78-84), the other shapes unchanged.
+        int kcMax = TOps.Count >= 16 ? 256 : op.BPrepacked ? KCPrepacked : KC;
         float* aBuf = scratch, bBuf = scratch + MC * AS, edge = bBuf + KC * NC;
         int ncBlock = op.BPrepacked ? int.MaxValue : NC;
         // Aᵀ (dW's doutᵀ) is read in place when it is narrow and used by few panels: packing it cost more than the strided

@@ -87,6 +87,14 @@ internal static class KernelChecks
         Shapes.RequireOptional(biasLength, c, $"[{c}]", biasName);
     }
 
+    internal static void CheckLayerNormBackward(int dinputLength, int dweightLength, int dbiasLength, int doutputLength,
+        int inputLength, int weightLength, int meanLength, int rstdLength, int n, int c)
+    {
+        CheckLayerNorm(doutputLength, meanLength, rstdLength, inputLength, weightLength, dbiasLength, n, c, "doutput", "dbias");
+        Shapes.Require(dinputLength, (long)n * c, $"[{n},{c}]", "dinput");
+        Shapes.Require(dweightLength, c, $"[{c}]", "dweight");
+    }
+
     internal static int CheckAttention(int outLength, int attLength, int qkvLength, int b, int t, int c, int nh, string outName = "output")
     {
         Shapes.NonNegative(b); Shapes.NonNegative(t); Shapes.Positive(c); Shapes.Positive(nh);

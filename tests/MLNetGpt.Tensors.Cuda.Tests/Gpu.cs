@@ -15,21 +15,9 @@ public static class Gpu
     [AssemblyCleanup]
     public static void Cleanup() => s_backend?.Dispose();
 
-    public static float[] Random(int n, int seed, float scale = 1f)
-    {
-        var rng = new Random(seed);
-        var a = new float[n];
-        for (int i = 0; i < n; i++) a[i] = (float)(rng.NextDouble() * 2 - 1) * scale;
-        return a;
-    }
+    public static float[] Random(int n, int seed, float scale = 1f) => MLNetGpt.Testing.TestBuffers.Random(n, seed, scale);
 
-    public static int[] RandomInts(int n, int seed, int max)
-    {
-        var rng = new Random(seed);
-        var a = new int[n];
-        for (int i = 0; i < n; i++) a[i] = rng.Next(max);
-        return a;
-    }
+    public static int[] RandomInts(int n, int seed, int max) => MLNetGpt.Testing.TestBuffers.RandomInts(n, seed, max);
 
     public static void AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, double tol, string what) =>
         MLNetGpt.Testing.FloatAssert.Close(expected, actual, tol, what);

@@ -3,21 +3,9 @@ namespace MLNetGpt.Tensors.Tests;
 
 internal static class TestUtil
 {
-    public static float[] Random(int n, int seed, float scale = 1f)
-    {
-        var rng = new Random(seed);
-        var a = new float[n];
-        for (int i = 0; i < n; i++) a[i] = (float)(rng.NextDouble() * 2 - 1) * scale;
-        return a;
-    }
+    public static float[] Random(int n, int seed, float scale = 1f) => MLNetGpt.Testing.TestBuffers.Random(n, seed, scale);
 
-    public static int[] RandomInts(int n, int seed, int max)
-    {
-        var rng = new Random(seed);
-        var a = new int[n];
-        for (int i = 0; i < n; i++) a[i] = rng.Next(max);
-        return a;
-    }
+    public static int[] RandomInts(int n, int seed, int max) => MLNetGpt.Testing.TestBuffers.RandomInts(n, seed, max);
 
     /// <summary>Σ a·g in double: the scalar "loss" whose gradient with respect to a is g.</summary>
     public static double Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> g)

@@ -133,9 +133,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
     public void LayerNormBackward(Span<float> dinput, Span<float> dweight, Span<float> dbias, ReadOnlySpan<float> doutput,
         ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> mean, ReadOnlySpan<float> rstd, int n, int c)
     {
-        KernelChecks.CheckLayerNorm(doutput.Length, mean.Length, rstd.Length, input.Length, weight.Length, dbias.Length, n, c, "doutput", "dbias");
-        Shapes.Require(dinput.Length, (long)n * c, $"[{n},{c}]");
-        Shapes.Require(dweight.Length, c, $"[{c}]");
+        KernelChecks.CheckLayerNormBackward(dinput.Length, dweight.Length, dbias.Length, doutput.Length, input.Length, weight.Length, mean.Length, rstd.Length, n, c);
         if (n == 0) return;
         fixed (float* di = dinput, dw = dweight, db = dbias, d = doutput, x = input, w = weight, m = mean, r = rstd)
         {

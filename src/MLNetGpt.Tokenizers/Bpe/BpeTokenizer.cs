@@ -16,6 +16,8 @@ namespace MLNetGpt.Tokenizers;
 /// <c>GetIndexByTokenCount(FromEnd)</c> and <c>Decode</c> give what Microsoft's <c>TiktokenTokenizer</c> gives for the same
 /// rank table (special-token strings in the text become their ids), on this type's own encoder. <see cref="Encode(string, SpecialTokenMode)"/>
 /// adds tiktoken's choice of what special-token strings are (<see cref="SpecialTokenMode"/>).</para>
+/// <para>Microsoft.ML.Tokenizers has a type of the same simple name (its Hugging Face-style BPE); in a file that imports
+/// both namespaces, name ours with <c>using BpeTokenizer = MLNetGpt.Tokenizers.BpeTokenizer;</c>.</para>
 /// <para>Lone (unpaired) UTF-16 surrogates in input text are replaced by U+FFFD before encoding, as Python tiktoken does;
 /// decode(encode(s)) == s therefore holds for every string without lone surrogates.</para>
 /// <para>Immutable and thread-safe.</para>

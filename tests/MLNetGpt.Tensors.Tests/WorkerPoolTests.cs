@@ -57,6 +57,40 @@ public sealed class WorkerPoolTests
         pool.For(0, ref ok); // still usable
     }
 
+    private sealed class BodyHolder { public SharedBody Body; }
+
+    private static BodyHolder? s_holder;
+    private static int s_cleared;
+
+    // Chunk 0 (the calling thread) overwrites the caller's instance of the body, as a compacting collection would when it
+    // moves the object holding it and reuses the space; chunk 1 waits for that, then reads its fields.
+    private unsafe struct SharedBody : IParallelBody
+    {
+        public int* Hits;
+        public void Execute(int start, int end, int worker)
+        {
+            if (worker == 0) { s_holder!.Body.Hits = null; Volatile.Write(ref s_cleared, 1); }
+            else { var spin = new SpinWait(); while (Volatile.Read(ref s_cleared) == 0) spin.SpinOnce(); }
+            for (int i = start; i < end; i++) Interlocked.Increment(ref Hits[i]);
+        }
+    }
+
+    [TestMethod]
+    public unsafe void WorkersDoNotReadTheCallersInstanceOfTheBody()
+    {
+        // A ref into the GC heap (a class field, a lambda's closure) is a valid argument, and a collection may move it while
+        // workers run: they must work on a copy that cannot move (seen once in CI: a NullReferenceException in a worker).
+        using var pool = WorkerPool.Create(2);
+        var hits = new int[256];
+        fixed (int* h = hits)
+        {
+            s_holder = new BodyHolder { Body = new SharedBody { Hits = h } };
+            s_cleared = 0;
+            pool.For(256, ref s_holder.Body);
+        }
+        CollectionAssert.AreEqual(Enumerable.Repeat(1, 256).ToArray(), hits);
+    }
+
     [TestMethod]
     public unsafe void NoAllocationPerCall()
     {

@@ -80,10 +80,14 @@ public sealed unsafe class WorkerPool : IDisposable
             if (count > 0) body.Execute(0, count, 0);
             return;
         }
+        // The workers reach the body through a raw pointer, so it must not move while they run: a ref can point into the GC
+        // heap (a field of a class, a lambda's closure), which a collection may compact. A copy on this stack frame cannot
+        // move (bodies are a few pointers; copied back at the end, as if chunk 0 had run on the caller's instance).
+        TBody local = body;
         lock (_runLock)
         {
             _invoke = &Invoke<TBody>;
-            _body = Unsafe.AsPointer(ref body);
+            _body = Unsafe.AsPointer(ref local);
             _count = count;
             _parts = parts;
             _error = null;
@@ -92,13 +96,14 @@ public sealed unsafe class WorkerPool : IDisposable
             try
             {
                 var (s, e) = Partition(count, parts, 0);
-                body.Execute(s, e, 0);
+                local.Execute(s, e, 0);
             }
             finally
             {
                 // the body lives on this stack frame: wait for every worker even when chunk 0 threw
                 var spin = new SpinWait();
                 while (Volatile.Read(ref _pending) != 0) spin.SpinOnce(sleep1Threshold: -1);
+                body = local;
             }
             if (_error is { } error) throw new AggregateException("A parallel chunk failed.", error);
         }

@@ -3,34 +3,20 @@
 # Run: /usr/bin/python3 bench/pytorch/make_fixture.py  (Debian's python3 has torch; writes tests/MLNetGpt.Models.Tests/fixtures/)
 import json
 import os
-import struct
 import sys
 
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gpt import GPT, GPTConfig, configure_adamw  # noqa: E402
+import gpt2_hf  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "MLNetGpt.Models.Tests", "fixtures")
 
 
 def write_safetensors(path, tensors, metadata):
-    """Minimal safetensors writer (F32 only): u64 header length, JSON header padded to 8 bytes, little-endian data."""
-    header = {"__metadata__": metadata}
-    blobs, offset = [], 0
-    for name, t in tensors.items():
-        data = t.detach().to(torch.float32).contiguous().numpy().astype("<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path + ".tmp", "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-    os.replace(path + ".tmp", path)
+    """F32 safetensors with our metadata (gpt2_hf's writer, every tensor as float32)."""
+    gpt2_hf.write_safetensors(path, {n: t.detach().to(torch.float32) for n, t in tensors.items()}, metadata)
 
 
 def make(name, cfg, seed):

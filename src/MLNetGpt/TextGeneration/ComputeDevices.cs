@@ -43,8 +43,29 @@ public static class ComputeDevices
             "cpu" => CpuBackend.Create(threads),
             "reference" => ReferenceBackend.Instance,
             _ when CudaDeviceId(device) is { } id => CudaBackend.Create(id),
-            _ => throw new ArgumentException($"Unknown device '{device}'; available: {string.Join(", ", Names)}.", nameof(device)),
+            _ => throw Unknown(device),
         };
+    }
+
+    private static ArgumentException Unknown(string device) =>
+        new($"Unknown device '{device}'; available: {string.Join(", ", Names)}.", nameof(device));
+
+    /// <summary>
+    /// Throws what <see cref="Create(MLContext, string, int, IChannel)"/> would for these settings, before any work. A CPU
+    /// device needs only a known name (no backend, no worker threads are made); a GPU is opened and released again, since
+    /// that is how its driver, the device and cuBLAS are found.
+    /// </summary>
+    internal static void Check(MLContext? context, string device, int threads)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        if (threads < 0) throw new ArgumentOutOfRangeException(nameof(threads), threads, "Threads must be 0 (all cores) or positive.");
+        string asked = context?.GpuDeviceId is { } gpu ? $"cuda:{gpu}" : device;
+        if (CudaDeviceId(asked) is null)
+        {
+            if (!IsKnown(asked)) throw Unknown(asked);
+            return;
+        }
+        (Create(context, device, threads, null) as IDisposable)?.Dispose();
     }
 
     /// <summary>

@@ -120,8 +120,7 @@ public abstract class LanguageModelTrainerBase : IEstimator<TextGenerationTransf
         _options.Training.Validate();
         _options.CreateConfig(1).Validate(); // sizes only: the vocabulary is known after the tokenizer is fitted
         _options.Generation.Validate();
-        // The device must be usable before any work; a GPU backend made only to check that is released again.
-        (ComputeDevices.Create(_context, _options.Device, _options.Threads, null) as IDisposable)?.Dispose();
+        ComputeDevices.Check(_context, _options.Device, _options.Threads); // the device must be usable before any work
         if (_options.ResumeFromCheckpoint is { } path && !File.Exists(path))
             throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
         if (_options.ResumeFromCheckpoint is not null && _options.InitialModel is not null)

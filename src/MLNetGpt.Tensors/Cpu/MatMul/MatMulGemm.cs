@@ -144,7 +144,7 @@ internal static unsafe class MatMulGemm
                 }
                 else
                 {
-                    PackB(bBuf, op.B + (long)pc * op.Ldb + jc, op.Ldb, kc, nc, panelWidth);
+                    PackPanels(bBuf, op.B + (long)pc * op.Ldb + jc, op.Ldb, kc, nc, panelWidth);
                     packedB = bBuf;
                     panelStride = kc * panelWidth;
                 }
@@ -162,12 +162,12 @@ internal static unsafe class MatMulGemm
                         }
                     }
                     if (op.ARowsOverK) CopyRowsA(aBuf, op.A + (long)ic * op.Lda + pc, op.Lda, kc, mc);
-                    else if (!strided) PackA(aBuf, op.A + (long)pc * op.Lda + ic, op.Lda, kc, mc, tileRows);
+                    else if (!strided) PackPanels(aBuf, op.A + (long)pc * op.Lda + ic, op.Lda, kc, mc, tileRows);
                     else if (mc % tileRows != 0)
                     {
                         // the last, partial tile is packed (reading it in place would run past the last row of A)
                         int full = mc - mc % tileRows;
-                        PackA(aBuf, op.A + (long)pc * op.Lda + ic + full, op.Lda, kc, mc - full, tileRows);
+                        PackPanels(aBuf, op.A + (long)pc * op.Lda + ic + full, op.Lda, kc, mc - full, tileRows);
                     }
                     for (int jr = 0; jr < nc; jr += panelWidth)
                     {
@@ -330,38 +330,20 @@ internal static unsafe class MatMulGemm
         }
     }
 
-    // aBuf[tile][k][tileRows]: tileRows consecutive values of A's row k (A[k, m..]), zero beyond mc. Row k of A is read
-    // once, front to back, and dealt out to the tiles (reading it tile by tile would revisit every row once per tile).
-    private static void PackA(float* dst, float* a, int lda, int kc, int mc, int tileRows)
+    // dst[panel][k][width]: width consecutive values of row k of a k-major source (B's row k; for dW, Aᵀ's row k, i.e.
+    // A[k, m..]), zero beyond n. Row k is read once, front to back, and dealt out to the panels (panel by panel, each row
+    // was revisited once per panel: 5 % of a step). Packs B into panels as wide as the tile, and Aᵀ into tiles as tall.
+    private static void PackPanels(float* dst, float* src, int ld, int kc, int n, int width)
     {
-        int tiles = (mc + tileRows - 1) / tileRows, full = mc / tileRows;
-        long tileStride = (long)kc * tileRows;
-        for (int p = 0; p < kc; p++)
-        {
-            float* s = a + (long)p * lda, d = dst + (long)p * tileRows;
-            for (int t = 0; t < full; t++) Copy(d + t * tileStride, s + t * tileRows, tileRows);
-            if (full < tiles)
-            {
-                int mr = mc - full * tileRows;
-                float* dt = d + full * tileStride, st = s + full * tileRows;
-                for (int r = 0; r < tileRows; r++) dt[r] = r < mr ? st[r] : 0f;
-            }
-        }
-    }
-
-    // bBuf[panel][k][width]: width consecutive values of B's row k, zero beyond nc. Like PackA, row k of B is read once,
-    // front to back, and dealt out to the panels (panel by panel, each row was revisited once per panel: 5 % of a step).
-    private static void PackB(float* dst, float* b, int ldb, int kc, int nc, int width)
-    {
-        int panels = (nc + width - 1) / width, full = nc / width;
+        int panels = (n + width - 1) / width, full = n / width;
         long panelStride = (long)kc * width;
         for (int p = 0; p < kc; p++)
         {
-            float* s = b + (long)p * ldb, d = dst + (long)p * width;
+            float* s = src + (long)p * ld, d = dst + (long)p * width;
             for (int t = 0; t < full; t++) Copy(d + t * panelStride, s + t * width, width);
             if (full < panels)
             {
-                int nr = nc - full * width;
+                int nr = n - full * width;
                 float* dt = d + full * panelStride, st = s + full * width;
                 for (int q = 0; q < width; q++) dt[q] = q < nr ? st[q] : 0f;
             }

@@ -7,6 +7,15 @@ namespace MLNetGpt.TrainBench;
 internal sealed class TimingBackend(IComputeBackend inner) : IComputeBackend
 {
     private readonly Dictionary<string, (long Ticks, long Calls)> _stats = [];
+    // matmuls also by shape: (kernel, BT, C, OC) → time, calls; reported with their in-situ GFLOP/s
+    private readonly Dictionary<(string Op, int Bt, int C, int Oc), (long Ticks, long Calls)> _shapes = [];
+
+    private void AddShape(string op, int bt, int c, int oc, long start)
+    {
+        long t = Stopwatch.GetTimestamp() - start;
+        var key = (op, bt, c, oc);
+        _shapes[key] = _shapes.TryGetValue(key, out var s) ? (s.Ticks + t, s.Calls + 1) : (t, 1);
+    }
 
     public string Name => inner.Name;
     public int ThreadCount => inner.ThreadCount;
@@ -17,7 +26,7 @@ internal sealed class TimingBackend(IComputeBackend inner) : IComputeBackend
         _stats[op] = _stats.TryGetValue(op, out var s) ? (s.Ticks + t, s.Calls + 1) : (t, 1);
     }
 
-    public void Reset() => _stats.Clear();
+    public void Reset() { _stats.Clear(); _shapes.Clear(); }
 
     public void Report(TextWriter w, int steps, string unit = "step")
     {
@@ -25,12 +34,19 @@ internal sealed class TimingBackend(IComputeBackend inner) : IComputeBackend
         foreach (var (op, s) in _stats.OrderByDescending(kv => kv.Value.Ticks))
             w.WriteLine($"{op,-28} {s.Ticks * 1000.0 / Stopwatch.Frequency / steps,9:F3} ms/{unit} {100.0 * s.Ticks / total,6:F1}%  {s.Calls / (double)steps,7:F1} calls/{unit}");
         w.WriteLine($"{"kernels total",-28} {total * 1000.0 / Stopwatch.Frequency / steps,9:F3} ms/{unit}");
+        if (_shapes.Count == 0) return;
+        w.WriteLine("matmuls by shape [BT,C,OC] (backward: both products, 4·BT·C·OC flops; forward 2·BT·C·OC):");
+        foreach (var ((op, bt, c, oc), s) in _shapes.OrderByDescending(kv => kv.Value.Ticks))
+        {
+            double seconds = s.Ticks / (double)Stopwatch.Frequency, flops = (op == nameof(MatMulBackward) ? 4.0 : 2.0) * bt * c * oc * s.Calls;
+            w.WriteLine($"  {op,-22} [{bt},{c},{oc}]".PadRight(46) + $"{seconds * 1000 / steps,9:F3} ms/{unit} {s.Calls / (double)steps,7:F1} calls/{unit} {flops / seconds / 1e9,8:F1} GFLOP/s");
+        }
     }
 
-    public void MatMulForward(Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int bt, int c, int oc) { long s = Stopwatch.GetTimestamp(); inner.MatMulForward(output, input, weight, bias, bt, c, oc); Add(nameof(MatMulForward), s); }
+    public void MatMulForward(Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int bt, int c, int oc) { long s = Stopwatch.GetTimestamp(); inner.MatMulForward(output, input, weight, bias, bt, c, oc); Add(nameof(MatMulForward), s); AddShape(nameof(MatMulForward), bt, c, oc, s); }
     public void PackMatMulWeight(Span<float> packed, ReadOnlySpan<float> weight, int c, int oc) { long s = Stopwatch.GetTimestamp(); inner.PackMatMulWeight(packed, weight, c, oc); Add(nameof(PackMatMulWeight), s); }
     public void MatMulForwardPacked(Span<float> output, ReadOnlySpan<float> input, ReadOnlySpan<float> packedWeight, ReadOnlySpan<float> bias, int bt, int c, int oc) { long s = Stopwatch.GetTimestamp(); inner.MatMulForwardPacked(output, input, packedWeight, bias, bt, c, oc); Add(nameof(MatMulForwardPacked), s); }
-    public void MatMulBackward(Span<float> dinput, Span<float> dweight, Span<float> dbias, ReadOnlySpan<float> doutput, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int bt, int c, int oc) { long s = Stopwatch.GetTimestamp(); inner.MatMulBackward(dinput, dweight, dbias, doutput, input, weight, bt, c, oc); Add(nameof(MatMulBackward), s); }
+    public void MatMulBackward(Span<float> dinput, Span<float> dweight, Span<float> dbias, ReadOnlySpan<float> doutput, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int bt, int c, int oc) { long s = Stopwatch.GetTimestamp(); inner.MatMulBackward(dinput, dweight, dbias, doutput, input, weight, bt, c, oc); Add(nameof(MatMulBackward), s); AddShape(nameof(MatMulBackward), bt, c, oc, s); }
     public void EncoderForward(Span<float> output, ReadOnlySpan<int> tokens, ReadOnlySpan<float> wte, ReadOnlySpan<float> wpe, int b, int t, int c) { long s = Stopwatch.GetTimestamp(); inner.EncoderForward(output, tokens, wte, wpe, b, t, c); Add(nameof(EncoderForward), s); }
     public void EncoderBackward(Span<float> dwte, Span<float> dwpe, ReadOnlySpan<float> doutput, ReadOnlySpan<int> tokens, int b, int t, int c) { long s = Stopwatch.GetTimestamp(); inner.EncoderBackward(dwte, dwpe, doutput, tokens, b, t, c); Add(nameof(EncoderBackward), s); }
     public void LayerNormForward(Span<float> output, Span<float> mean, Span<float> rstd, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int n, int c) { long s = Stopwatch.GetTimestamp(); inner.LayerNormForward(output, mean, rstd, input, weight, bias, n, c); Add(nameof(LayerNormForward), s); }

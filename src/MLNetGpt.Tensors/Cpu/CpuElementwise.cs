@@ -42,11 +42,21 @@ internal static unsafe class CpuElementwise
         private readonly long Run<TOps, TVec>(long i, long e) where TOps : ISimd<TVec> where TVec : struct
         {
             var s2 = TOps.Broadcast(-2f * GeluS); var a = TOps.Broadcast(0.044715f); var one = TOps.Broadcast(1f);
+            int w = TOps.Count;
+            for (; i + 2 * w <= e; i += 2 * w)
+            {
+                var x0 = TOps.Load(In + i); var x1 = TOps.Load(In + i + w);
+                var u0 = TOps.Multiply(s2, TOps.Add(x0, TOps.Multiply(TOps.Multiply(TOps.Multiply(a, x0), x0), x0)));
+                var u1 = TOps.Multiply(s2, TOps.Add(x1, TOps.Multiply(TOps.Multiply(TOps.Multiply(a, x1), x1), x1)));
+                var e0 = SimdMath.Exp<TOps, TVec>(u0); var e1 = SimdMath.Exp<TOps, TVec>(u1);
+                TOps.Store(TOps.Multiply(x0, TOps.Reciprocal(TOps.Add(one, e0))), Out + i);
+                TOps.Store(TOps.Multiply(x1, TOps.Reciprocal(TOps.Add(one, e1))), Out + i + w);
+            }
             for (; i + TOps.Count <= e; i += TOps.Count)
             {
                 var x = TOps.Load(In + i);
                 var u2 = TOps.Multiply(s2, TOps.Add(x, TOps.Multiply(TOps.Multiply(TOps.Multiply(a, x), x), x)));
-                TOps.Store(TOps.Divide(x, TOps.Add(one, SimdMath.Exp<TOps, TVec>(u2))), Out + i);
+                TOps.Store(TOps.Multiply(x, TOps.Reciprocal(TOps.Add(one, SimdMath.Exp<TOps, TVec>(u2)))), Out + i);
             }
             return i;
         }
@@ -76,7 +86,7 @@ internal static unsafe class CpuElementwise
             }
         }
 
-        // With σ = σ(2u) = 0.5·(1 + tanh u): d/dx [x·σ] = σ + 2·x·σ·(1 − σ)·u', u' = S·(1 + 3a·x²).
+        // With σ = σ(2u) = 0.5·(1 + tanh u) = 1/(1 + e), e = e^(−2u): d/dx [x·σ] = σ + 2·x·σ·(1 − σ)·u', u' = S·(1 + 3a·x²).
         private readonly long Run<TOps, TVec>(long i, long e) where TOps : ISimd<TVec> where TVec : struct
         {
             var s = TOps.Broadcast(GeluS); var s2 = TOps.Broadcast(-2f * GeluS); var a = TOps.Broadcast(0.044715f);
@@ -85,9 +95,12 @@ internal static unsafe class CpuElementwise
             {
                 var x = TOps.Load(In + i);
                 var x2 = TOps.Multiply(x, x);
-                var sg = TOps.Divide(one, TOps.Add(one, SimdMath.Exp<TOps, TVec>(TOps.Multiply(s2, TOps.Add(x, TOps.Multiply(TOps.Multiply(a, x2), x))))));
+                var ex = SimdMath.Exp<TOps, TVec>(TOps.Multiply(s2, TOps.Add(x, TOps.Multiply(TOps.Multiply(a, x2), x))));
+                var sg = TOps.Reciprocal(TOps.Add(one, ex));
                 var du = TOps.Multiply(s, TOps.Add(one, TOps.Multiply(a3, x2)));
-                var grad = TOps.Add(sg, TOps.Multiply(TOps.Multiply(TOps.Multiply(TOps.Multiply(two, x), sg), TOps.Subtract(one, sg)), du));
+                // 1 − σ as e·σ, not a difference: an estimated reciprocal may round σ to just below 1 where the exact
+                // one gives 1, and at x = 20 the factor 2x·u' = 1700 would turn that last bit into 1e-4 of gradient
+                var grad = TOps.Add(sg, TOps.Multiply(TOps.Multiply(TOps.Multiply(TOps.Multiply(two, x), sg), TOps.Multiply(ex, sg)), du));
                 TOps.Store(TOps.Add(TOps.Load(Din + i), TOps.Multiply(grad, TOps.Load(Dout + i))), Din + i);
             }
             return i;

@@ -151,16 +151,9 @@ internal static unsafe class MatMulGemm
                 for (int ic = m0; ic < m1; ic += MC)
                 {
                     int mc = Math.Min(MC, m1 - ic);
-                    if (op.InitC && pc == 0)
-                    {
-                        // set this block of C to the bias just before its first use (it is then in cache)
-                        for (int r = ic; r < ic + mc; r++)
-                        {
-                            var row = new Span<float>(op.C + (long)r * op.Ldc + jc, nc);
-                            if (op.Bias == null) row.Clear();
-                            else new ReadOnlySpan<float>(op.Bias + jc, nc).CopyTo(row);
-                        }
-                    }
+                    // the forward's first k block starts its accumulators at the bias (or zero) instead of loading C: C is
+                    // written once and never read (a separate pass that set C to the bias cost ~5 % of each forward)
+                    bool init = op.InitC && pc == 0;
                     if (op.ARowsOverK) CopyRowsA(aBuf, op.A + (long)ic * op.Lda + pc, op.Lda, kc, mc);
                     else if (!strided) PackPanels(aBuf, op.A + (long)pc * op.Lda + ic, op.Lda, kc, mc, tileRows);
                     else if (mc % tileRows != 0)
@@ -186,17 +179,20 @@ internal static unsafe class MatMulGemm
                                     LayoutStrided => op.A + (long)pc * op.Lda + ic + ir,
                                     _ => strided ? aBuf : aBuf + (long)ir * kc,
                                 };
-                                float* ct = op.C + (long)(ic + ir) * op.Ldc + jc + jr + sub;
+                                int col = jc + jr + sub;
+                                float* ct = op.C + (long)(ic + ir) * op.Ldc + col;
                                 if (mr == tileRows && (nr == tileCols || nr == TOps.Count))
-                                    Kernel<TOps, TVec>(nr == TOps.Count, tileLayout, kc, pa, op.Lda, pb, panelWidth, ct, op.Ldc);
+                                    Kernel<TOps, TVec>(nr == TOps.Count, tileLayout, kc, pa, op.Lda, pb, panelWidth, ct, op.Ldc,
+                                        init, op.Bias == null ? null : op.Bias + col);
                                 else
                                 {
                                     // partial tile: the same kernel on a copy (one vector wide when that covers it: OC = 65's
                                     // last column); padding rows and columns hold whatever the scratch held, each element
                                     // being independent, and are discarded
                                     for (int r = 0; r < mr; r++)
-                                        for (int q = 0; q < nr; q++) edge[r * NR + q] = ct[(long)r * op.Ldc + q];
-                                    Kernel<TOps, TVec>(nr <= TOps.Count, tileLayout, kc, pa, op.Lda, pb, panelWidth, edge, NR);
+                                        for (int q = 0; q < nr; q++)
+                                            edge[r * NR + q] = !init ? ct[(long)r * op.Ldc + q] : op.Bias == null ? 0f : op.Bias[col + q];
+                                    Kernel<TOps, TVec>(nr <= TOps.Count, tileLayout, kc, pa, op.Lda, pb, panelWidth, edge, NR, false, null);
                                     for (int r = 0; r < mr; r++)
                                         for (int q = 0; q < nr; q++) ct[(long)r * op.Ldc + q] = edge[r * NR + q];
                                 }
@@ -215,27 +211,27 @@ internal static unsafe class MatMulGemm
     private const int LayoutRows = 0, LayoutPacked = 1, LayoutStrided = 2;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Kernel<TOps, TVec>(bool narrow, int layout, int kc, float* pa, int lda, float* pb, int ldb, float* c, int ldc)
-        where TOps : ISimd<TVec> where TVec : struct
+    private static void Kernel<TOps, TVec>(bool narrow, int layout, int kc, float* pa, int lda, float* pb, int ldb, float* c, int ldc,
+        bool init, float* bias) where TOps : ISimd<TVec> where TVec : struct
     {
-        if (layout == LayoutRows) Kernel<TOps, TVec, ARows>(narrow, kc, pa, 0, pb, ldb, c, ldc);
-        else if (layout == LayoutPacked) Kernel<TOps, TVec, APacked>(narrow, kc, pa, 0, pb, ldb, c, ldc);
-        else Kernel<TOps, TVec, AStrided>(narrow, kc, pa, lda, pb, ldb, c, ldc);
+        if (layout == LayoutRows) Kernel<TOps, TVec, ARows>(narrow, kc, pa, 0, pb, ldb, c, ldc, init, bias);
+        else if (layout == LayoutPacked) Kernel<TOps, TVec, APacked>(narrow, kc, pa, 0, pb, ldb, c, ldc, init, bias);
+        else Kernel<TOps, TVec, AStrided>(narrow, kc, pa, lda, pb, ldb, c, ldc, init, bias);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Kernel<TOps, TVec, TA>(bool narrow, int kc, float* pa, int lda, float* pb, int ldb, float* c, int ldc)
-        where TOps : ISimd<TVec> where TVec : struct where TA : struct, IALayout
+    private static void Kernel<TOps, TVec, TA>(bool narrow, int kc, float* pa, int lda, float* pb, int ldb, float* c, int ldc,
+        bool init, float* bias) where TOps : ISimd<TVec> where TVec : struct where TA : struct, IALayout
     {
         if (TOps.GemmRows == 12)
         {
-            if (narrow) Tile<TOps, TVec, Count12, Count1, TA>(kc, pa, lda, pb, ldb, c, ldc);
-            else Tile<TOps, TVec, Count12, Count2, TA>(kc, pa, lda, pb, ldb, c, ldc);
+            if (narrow) Tile<TOps, TVec, Count12, Count1, TA>(kc, pa, lda, pb, ldb, c, ldc, init, bias);
+            else Tile<TOps, TVec, Count12, Count2, TA>(kc, pa, lda, pb, ldb, c, ldc, init, bias);
         }
         else
         {
-            if (narrow) Tile<TOps, TVec, Count6, Count1, TA>(kc, pa, lda, pb, ldb, c, ldc);
-            else Tile<TOps, TVec, Count6, Count2, TA>(kc, pa, lda, pb, ldb, c, ldc);
+            if (narrow) Tile<TOps, TVec, Count6, Count1, TA>(kc, pa, lda, pb, ldb, c, ldc, init, bias);
+            else Tile<TOps, TVec, Count6, Count2, TA>(kc, pa, lda, pb, ldb, c, ldc, init, bias);
         }
     }
 
@@ -254,9 +250,10 @@ internal static unsafe class MatMulGemm
     /// <summary>Aᵀ in place: A(r,p) = pa[p·lda + r].</summary>
     private struct AStrided : IALayout { public static int RowStride => 1; public static nint KStep(int rows, int lda) => lda; }
 
-    // C[TRows × TVecs·Count] += Σ_p A(r,p)·B(p,·) with A as TA lays it out and B's row p at pb + p·ldb.
+    // C[TRows × TVecs·Count] += Σ_p A(r,p)·B(p,·) with A as TA lays it out and B's row p at pb + p·ldb; when init, the
+    // accumulators start at the bias row (null: zero) in every row instead of at C's old values.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile<TOps, TVec, TRows, TVecs, TA>(int kc, float* pa, int lda, float* pb, int ldb, float* c, int ldc)
+    private static void Tile<TOps, TVec, TRows, TVecs, TA>(int kc, float* pa, int lda, float* pb, int ldb, float* c, int ldc, bool init, float* bias)
         where TOps : ISimd<TVec> where TVec : struct where TRows : struct, IStaticCount where TVecs : struct, IStaticCount
         where TA : struct, IALayout
     {
@@ -266,20 +263,29 @@ internal static unsafe class MatMulGemm
         TVec r00 = default, r01 = default, r10 = default, r11 = default, r20 = default, r21 = default, r30 = default, r31 = default;
         TVec r40 = default, r41 = default, r50 = default, r51 = default, r60 = default, r61 = default, r70 = default, r71 = default;
         TVec r80 = default, r81 = default, r90 = default, r91 = default, rA0 = default, rA1 = default, rB0 = default, rB1 = default;
-        r00 = TOps.Load(c); if (two) r01 = TOps.Load(c + v);
-        r10 = TOps.Load(c + ldc); if (two) r11 = TOps.Load(c + ldc + v);
-        r20 = TOps.Load(c + 2 * ldc); if (two) r21 = TOps.Load(c + 2 * ldc + v);
-        r30 = TOps.Load(c + 3 * ldc); if (two) r31 = TOps.Load(c + 3 * ldc + v);
-        r40 = TOps.Load(c + 4 * ldc); if (two) r41 = TOps.Load(c + 4 * ldc + v);
-        r50 = TOps.Load(c + 5 * ldc); if (two) r51 = TOps.Load(c + 5 * ldc + v);
-        if (rows > 6)
+        if (init)
         {
-            r60 = TOps.Load(c + 6 * ldc); if (two) r61 = TOps.Load(c + 6 * ldc + v);
-            r70 = TOps.Load(c + 7 * ldc); if (two) r71 = TOps.Load(c + 7 * ldc + v);
-            r80 = TOps.Load(c + 8 * ldc); if (two) r81 = TOps.Load(c + 8 * ldc + v);
-            r90 = TOps.Load(c + 9 * ldc); if (two) r91 = TOps.Load(c + 9 * ldc + v);
-            rA0 = TOps.Load(c + 10 * ldc); if (two) rA1 = TOps.Load(c + 10 * ldc + v);
-            rB0 = TOps.Load(c + 11 * ldc); if (two) rB1 = TOps.Load(c + 11 * ldc + v);
+            TVec i0 = bias == null ? TOps.Zero : TOps.Load(bias), i1 = !two || bias == null ? TOps.Zero : TOps.Load(bias + v);
+            r00 = i0; r01 = i1; r10 = i0; r11 = i1; r20 = i0; r21 = i1; r30 = i0; r31 = i1; r40 = i0; r41 = i1; r50 = i0; r51 = i1;
+            if (rows > 6) { r60 = i0; r61 = i1; r70 = i0; r71 = i1; r80 = i0; r81 = i1; r90 = i0; r91 = i1; rA0 = i0; rA1 = i1; rB0 = i0; rB1 = i1; }
+        }
+        else
+        {
+            r00 = TOps.Load(c); if (two) r01 = TOps.Load(c + v);
+            r10 = TOps.Load(c + ldc); if (two) r11 = TOps.Load(c + ldc + v);
+            r20 = TOps.Load(c + 2 * ldc); if (two) r21 = TOps.Load(c + 2 * ldc + v);
+            r30 = TOps.Load(c + 3 * ldc); if (two) r31 = TOps.Load(c + 3 * ldc + v);
+            r40 = TOps.Load(c + 4 * ldc); if (two) r41 = TOps.Load(c + 4 * ldc + v);
+            r50 = TOps.Load(c + 5 * ldc); if (two) r51 = TOps.Load(c + 5 * ldc + v);
+            if (rows > 6)
+            {
+                r60 = TOps.Load(c + 6 * ldc); if (two) r61 = TOps.Load(c + 6 * ldc + v);
+                r70 = TOps.Load(c + 7 * ldc); if (two) r71 = TOps.Load(c + 7 * ldc + v);
+                r80 = TOps.Load(c + 8 * ldc); if (two) r81 = TOps.Load(c + 8 * ldc + v);
+                r90 = TOps.Load(c + 9 * ldc); if (two) r91 = TOps.Load(c + 9 * ldc + v);
+                rA0 = TOps.Load(c + 10 * ldc); if (two) rA1 = TOps.Load(c + 10 * ldc + v);
+                rB0 = TOps.Load(c + 11 * ldc); if (two) rB1 = TOps.Load(c + 11 * ldc + v);
+            }
         }
         for (float* aEnd = pa + kc * aK; pa < aEnd; pa += aK, pb += bStep)
         {

@@ -85,6 +85,16 @@ public sealed unsafe class CpuBackend : IComputeBackend
             CpuMatMul.Backward(_pool, _scratch, Width, dinput.Length == 0 ? null : di, dw, dbias.Length == 0 ? null : db, d, x, w, bt, c, oc);
     }
 
+    /// <summary>
+    /// Work per element of LayerNorm and softmax rows for the serial-or-parallel decision (WorkerPool.DefaultMinParallelWork,
+    /// 2^21): they read rows a matmul just wrote, and split the rows as the matmul split its output rows (contiguous halves),
+    /// so each thread reads what its own core wrote; on the calling thread alone, half of those rows come from the other
+    /// core. Counted at ~4-8 operations an element they ran serially at nanogpt-cpu's 768 × 128; with 2 threads (AVX2,
+    /// Zen 4) LayerNorm backward then took 1.07 ms a step against 0.69 on one thread; split, 0.41 ms (forward 0.66 → 0.43),
+    /// and the whole step 33.5 → 28.5 ms. Rows of a few tokens (decoding, seed-tiny's 256 × 32) stay on the calling thread.
+    /// </summary>
+    private const int RowKernelCost = 48;
+
     // Row-wise kernels over a few rows (decoding) run on the calling thread: a hand-off to a worker costs more than the work,
     // and a worker that stays idle goes to sleep, so the next large call would also pay its wake-up.
     private void RowsFor<TBody>(int rows, int c, ref TBody body) where TBody : struct, IParallelBody
@@ -125,7 +135,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
         fixed (float* o = output, m = mean, r = rstd, x = input, w = weight, bb = bias)
         {
             var body = new CpuRows.LayerNormForwardBody { Width = Width, Out = o, Mean = m, Rstd = r, In = x, W = w, Bias = bias.Length == 0 ? null : bb, C = c };
-            RowsFor(n, c, ref body);
+            _pool.For(n, ref body, (long)n * c * RowKernelCost);
         }
     }
 
@@ -138,9 +148,9 @@ public sealed unsafe class CpuBackend : IComputeBackend
         fixed (float* di = dinput, dw = dweight, db = dbias, d = doutput, x = input, w = weight, m = mean, r = rstd)
         {
             var rows = new CpuRows.LayerNormBackwardInputBody { Width = Width, Din = di, Dout = d, In = x, W = w, Mean = m, Rstd = r, C = c };
-            _pool.For(n, ref rows, (long)n * c * 6);
+            _pool.For(n, ref rows, (long)n * c * RowKernelCost);
             var cols = new CpuRows.LayerNormBackwardParamsBody { Width = Width, Dw = dw, Db = dbias.Length == 0 ? null : db, Dout = d, In = x, Mean = m, Rstd = r, N = n, C = c };
-            _pool.For((c + CpuRows.ChannelBlock - 1) / CpuRows.ChannelBlock, ref cols, (long)n * c * 4);
+            _pool.For((c + CpuRows.ChannelBlock - 1) / CpuRows.ChannelBlock, ref cols, (long)n * c * RowKernelCost);
         }
     }
 
@@ -304,7 +314,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
         fixed (int* tg = targets)
         {
             var body = new CpuRows.SoftmaxForwardBody { Losses = l, Probs = p, Logits = x, Targets = tg, V = v };
-            _pool.For(bt, ref body, (long)bt * v * 8); // exp and log: ~8 operations an element
+            _pool.For(bt, ref body, (long)bt * v * RowKernelCost);
         }
     }
 
@@ -336,7 +346,10 @@ public sealed unsafe class CpuBackend : IComputeBackend
                 P = p, G = g, M = mm, V = vv, N = n, Lr = learningRate, Beta1 = beta1, Beta2 = beta2, Eps = eps, Wd = weightDecay,
                 C1 = 1f - MathF.Pow(beta1, step), C2 = 1f - MathF.Pow(beta2, step),
             };
-            _pool.For(CpuElementwise.Chunks(n), ref body, (long)n * 12);
+            // AdamW streams four arrays laid out by parameter, which no other kernel's partition matches: with 2 threads a
+            // nanogpt-cpu update (0.8M parameters) took 0.74 ms split and 0.62 ms on the calling thread (1 thread: 0.54).
+            // So it is split from 2M parameters on (work = n against the 2M threshold).
+            _pool.For(CpuElementwise.Chunks(n), ref body, n);
         }
     }
 

@@ -68,10 +68,10 @@ internal sealed class TimingBackend(IComputeBackend inner) : IComputeBackend
     public double SumOfSquares(ReadOnlySpan<float> x) { long s = Stopwatch.GetTimestamp(); var r = inner.SumOfSquares(x); Add(nameof(SumOfSquares), s); return r; }
     public void Scale(Span<float> x, float scale) { long s = Stopwatch.GetTimestamp(); inner.Scale(x, scale); Add(nameof(Scale), s); }
 
-    // device memory: forwarded untimed (no-ops on the CPU backends)
+    // device memory: forwarded untimed (no-ops on the CPU backends), except Fill (the model clears gradient buffers with it)
     public void Attach(float[] hostArray) => inner.Attach(hostArray);
     public void Detach(float[] hostArray) => inner.Detach(hostArray);
     public void CopyToDevice(ReadOnlySpan<float> hostRange) => inner.CopyToDevice(hostRange);
     public void CopyToHost(Span<float> hostRange) => inner.CopyToHost(hostRange);
-    public void Fill(Span<float> x, float value) => inner.Fill(x, value);
+    public void Fill(Span<float> x, float value) { long s = Stopwatch.GetTimestamp(); inner.Fill(x, value); Add(nameof(Fill), s); }
 }

@@ -30,6 +30,16 @@ public sealed class CpuKernelTests
             Compare(n, (b, o) => b.DropoutForward(o, x, 0.25f, 42, n), be, 1e-7, "dropout");
             Compare(n, (b, o) => b.DropoutForward(o, x, 0f, 42, n), be, 0, "dropout p=0");
             CompareAcc(n, (b, o) => b.DropoutBackward(o, d, 0.25f, 42, n), be, 1e-7, "dropout backward");
+            // fill: exactly the span, split over the threads like the row kernels
+            foreach (float value in new[] { 0f, -1.5f })
+            {
+                var buf = Random(n + 2, 4);
+                float before = buf[0], after = buf[n + 1];
+                be.Fill(buf.AsSpan(1, n), value);
+                Assert.AreEqual(before, buf[0], "fill wrote before its span");
+                Assert.AreEqual(after, buf[n + 1], "fill wrote after its span");
+                for (int i = 1; i <= n; i++) Assert.AreEqual(value, buf[i], $"fill[{i - 1}] of {n}");
+            }
             // residual backward: two outputs
             var (ea, eb) = (Random(n, 5), Random(n, 6)); var (aa, ab) = ((float[])ea.Clone(), (float[])eb.Clone());
             R.ResidualBackward(ea, eb, d, n); be.ResidualBackward(aa, ab, d, n);

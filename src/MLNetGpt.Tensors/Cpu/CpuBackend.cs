@@ -369,6 +369,21 @@ public sealed unsafe class CpuBackend : IComputeBackend
     }
 
     /// <inheritdoc/>
+    /// <summary>
+    /// x[i] = value, split over the threads like the row kernels (<see cref="RowKernelCost"/>): the model clears each
+    /// gradient buffer before a kernel accumulates into it, and with 2 threads those clears, left on the calling thread,
+    /// took 3.0 ms of a 35 ms nanogpt-cpu step (AVX2, Zen 4), half of every buffer having last been written by the other core.
+    /// </summary>
+    public void Fill(Span<float> x, float value)
+    {
+        fixed (float* p = x)
+        {
+            var body = new CpuElementwise.FillBody { X = p, Value = value, N = x.Length };
+            _pool.For(CpuElementwise.Chunks(x.Length), ref body, (long)x.Length * RowKernelCost);
+        }
+    }
+
+    /// <inheritdoc/>
     public void Scale(Span<float> x, float scale)
     {
         fixed (float* p = x)

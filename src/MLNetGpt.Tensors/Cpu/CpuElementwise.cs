@@ -245,6 +245,16 @@ internal static unsafe class CpuElementwise
         }
     }
 
+    public struct FillBody : IParallelBody
+    {
+        public float* X; public float Value; public long N;
+        public readonly void Execute(int start, int end, int worker)
+        {
+            long i = (long)start * Chunk; int len = (int)(Math.Min((long)end * Chunk, N) - i);
+            new Span<float>(X + i, len).Fill(Value);
+        }
+    }
+
     /// <summary>Σ x² in double per chunk into Partial[chunk]; the caller adds the chunks in order (thread-count independent).</summary>
     public struct SumSquaresBody : IParallelBody
     {

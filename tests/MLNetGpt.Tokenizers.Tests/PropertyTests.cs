@@ -40,10 +40,18 @@ public sealed class PropertyTests
         var text = SampleText.Text[..200000];
         var tokenizer = Encodings.Gpt2;
         tokenizer.CountTokens(text);
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        var count = tokenizer.CountTokens(text);
-        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        // the fewest bytes of up to five calls, 200 ms apart: a one-time runtime allocation (~8 KB while tiered compilation
+        // promotes methods) can land in any one window, an allocation per piece lands in all of them
+        long allocated = long.MaxValue;
+        int count = 0;
+        for (int attempt = 0; attempt < 5 && allocated >= 1024; attempt++)
+        {
+            if (attempt > 0) Thread.Sleep(200);
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            count = tokenizer.CountTokens(text);
+            allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
         Assert.IsTrue(count > 50000);
-        Assert.IsTrue(allocated < 1024, $"CountTokens allocated {allocated} bytes");
+        Assert.IsTrue(allocated < 1024, $"CountTokens allocated {allocated} bytes in the best of five calls");
     }
 }

@@ -7,9 +7,10 @@ using MLNetGpt.Tensors;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 if (args.Length > 0 && args[0] == "attention") return AttentionBench.Run(args.Length > 1 ? args[1] : null);
+if (args.Length > 0 && args[0] == "elementwise") return ElementwiseBench.Run();
 if (args.Length == 0 || args[0] != "matmul")
 {
-    Console.Error.WriteLine("usage: MLNetGpt.Bench matmul [--quick] [--decode] [--kernel K] [--no-blas] [--isa-name NAME] [--shape BT,C,OC] [--threads 1,2] | attention [B,T,C,NH]");
+    Console.Error.WriteLine("usage: MLNetGpt.Bench matmul [--quick] [--decode] [--kernel K] [--no-blas] [--isa-name NAME] [--shape BT,C,OC] [--threads 1,2] | attention [B,T,C,NH] | elementwise");
     return 2;
 }
 bool quick = args.Contains("--quick");

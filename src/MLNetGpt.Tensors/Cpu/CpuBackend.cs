@@ -90,8 +90,9 @@ public sealed unsafe class CpuBackend : IComputeBackend
     /// 2^21): they read rows a matmul just wrote, and split the rows as the matmul split its output rows (contiguous halves),
     /// so each thread reads what its own core wrote; on the calling thread alone, half of those rows come from the other
     /// core. Counted at ~4-8 operations an element they ran serially at nanogpt-cpu's 768 × 128; with 2 threads (AVX2,
-    /// Zen 4) LayerNorm backward then took 1.07 ms a step against 0.69 on one thread; split, 0.41 ms (forward 0.66 → 0.43),
-    /// and the whole step 33.5 → 28.5 ms. Rows of a few tokens (decoding, seed-tiny's 256 × 32) stay on the calling thread.
+    /// Zen 4, `TrainBench --profile`) LayerNorm backward then took 1.07 ms a step against 0.69 on one thread; split, 0.41-0.48 ms
+    /// (forward 0.66 → 0.43), and the step 31.6-34.0 → 30.3-34.1 ms in alternating runs. Rows of a few tokens (decoding,
+    /// seed-tiny's 256 × 32) stay on the calling thread.
     /// </summary>
     private const int RowKernelCost = 48;
 
@@ -368,7 +369,6 @@ public sealed unsafe class CpuBackend : IComputeBackend
         return s;
     }
 
-    /// <inheritdoc/>
     /// <summary>
     /// x[i] = value, split over the threads like the row kernels (<see cref="RowKernelCost"/>): the model clears each
     /// gradient buffer before a kernel accumulates into it, and with 2 threads those clears, left on the calling thread,

@@ -43,6 +43,9 @@ internal static unsafe class CpuElementwise
         {
             var s2 = TOps.Broadcast(-2f * GeluS); var a = TOps.Broadcast(0.044715f); var one = TOps.Broadcast(1f);
             int w = TOps.Count;
+            // Two independent vectors per iteration, written out interleaved (the one-vector loop below repeats the formula
+            // on purpose): one GELU is a chain of ~30 dependent operations and the core overlaps two. The same formula in an
+            // inlined helper called twice ran 10-15 % slower at AVX2 and SSE (the JIT emits the two chains one after the other).
             for (; i + 2 * w <= e; i += 2 * w)
             {
                 var x0 = TOps.Load(In + i); var x1 = TOps.Load(In + i + w);
@@ -265,7 +268,9 @@ internal static unsafe class CpuElementwise
         public readonly void Execute(int start, int end, int worker)
         {
             long i = (long)start * Chunk; int len = (int)(Math.Min((long)end * Chunk, N) - i);
-            new Span<float>(X + i, len).Fill(Value);
+            var x = new Span<float>(X + i, len);
+            if (Value == 0f) x.Clear(); // memset: at 128-bit widths Fill(0) took 1.6× as long
+            else x.Fill(Value);
         }
     }
 

@@ -56,9 +56,19 @@ internal static unsafe class CpuAttentionBlocked
                 int b = pair / nh, h = pair % nh;
                 float* qkvB = Qkv + (long)b * t * c3;
                 Transpose(kt, qkvB + c + h * hs, c3, t, hs, tp);
+                int nextB = (pair + 1) / nh, nextH = (pair + 1) % nh;
                 for (int r0 = 0; r0 < t; r0 += 4)
                 {
                     int rows = Math.Min(4, t - r0), n16 = (r0 + rows + 15) / 16;
+                    if (pair + 1 < end)
+                    {
+                        // the next pair's rows, block by block (see Prefetch)
+                        Prefetch(Qkv + ((long)nextB * t + r0) * c3 + nextH * hs, c3, rows, hs);
+                        Prefetch(Qkv + ((long)nextB * t + r0) * c3 + c + nextH * hs, c3, rows, hs);
+                        Prefetch(Qkv + ((long)nextB * t + r0) * c3 + 2 * c + nextH * hs, c3, rows, hs);
+                        Prefetch(Out + ((long)nextB * t + r0) * c + nextH * hs, c, rows, hs);
+                        Prefetch(Att + ((long)(pair + 1) * t + r0) * t, t, rows, t);
+                    }
                     for (int r = 0; r < 4; r++) a[r] = qkvB + (long)(r0 + Math.Min(r, rows - 1)) * c3 + h * hs;
                     Scores<TOps, TVec>(s, tp, a, kt, tp, n16, hs, scale);
                     for (int r = 0; r < rows; r++)
@@ -109,9 +119,20 @@ internal static unsafe class CpuAttentionBlocked
                     new ReadOnlySpan<float>(Att + ((long)pair * t + r) * t, t).CopyTo(new Span<float>(p + (long)r * tp, t));
                     new Span<float>(p + (long)r * tp + t, tp - t).Clear();
                 }
+                int nextB = (pair + 1) / nh, nextH = (pair + 1) % nh;
                 for (int r0 = 0; r0 < t; r0 += 4)
                 {
                     int rows = Math.Min(4, t - r0), n16 = (r0 + rows + 15) / 16;
+                    if (pair + 1 < end)
+                    {
+                        for (int part = 0; part < 3; part++)
+                        {
+                            Prefetch(Qkv + ((long)nextB * t + r0) * c3 + part * c + nextH * hs, c3, rows, hs);
+                            Prefetch(Dqkv + ((long)nextB * t + r0) * c3 + part * c + nextH * hs, c3, rows, hs);
+                        }
+                        Prefetch(Dout + ((long)nextB * t + r0) * c + nextH * hs, c, rows, hs);
+                        Prefetch(Att + ((long)(pair + 1) * t + r0) * t, t, rows, t);
+                    }
                     for (int r = 0; r < 4; r++) a[r] = doutB + (long)(r0 + Math.Min(r, rows - 1)) * c;
                     float* dsBlock = ds + (long)r0 * tp;
                     Scores<TOps, TVec>(dsBlock, tp, a, vt, tp, n16, hs, 1f); // dP = dO·Vᵀ
@@ -170,6 +191,17 @@ internal static unsafe class CpuAttentionBlocked
                 }
             }
         }
+    }
+
+    // Fetches rows × hs floats (hs rounded up to 16) at stride ld into cache (x86; elsewhere nothing). A pair's slices of qkv, out and their
+    // gradients are short rows (hs floats) at a stride of C or 3C floats, which the hardware prefetchers do not follow; in a
+    // training step they are cold (the step's activations exceed L2), and the kernels ran 1.4-2x slower than warm.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Prefetch(float* p, long ld, int rows, int hs)
+    {
+        if (!System.Runtime.Intrinsics.X86.Sse.IsSupported) return;
+        for (int r = 0; r < rows; r++)
+            for (int i = 0; i < hs; i += 16) System.Runtime.Intrinsics.X86.Sse.Prefetch0(p + r * ld + i);
     }
 
     // dst[d*tp + j] = src[j*lds + d] for j < t, zero for t ≤ j < tp.

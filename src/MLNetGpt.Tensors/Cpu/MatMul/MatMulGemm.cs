@@ -186,6 +186,22 @@ internal static unsafe class MatMulGemm
                                 };
                                 int col = jc + jr + sub;
                                 float* ct = op.C + (long)(ic + ir) * op.Ldc + col;
+                                // C's lines for the next tile (below this one, or the top of the next column strip) are
+                                // fetched while this one runs: a tile of K = 128 takes ~200 ns, a store to a line that is
+                                // not in cache waits on memory. In a training step the outputs are cold (a step's
+                                // activations exceed L2): AVX2 forward at (768, 128, 384) ran 85 GFLOP/s in place against
+                                // 107 in isolation, 98 with this.
+                                if (Sse.IsSupported)
+                                {
+                                    float* next = ir + rowStep < mc ? ct + (long)rowStep * op.Ldc
+                                        : op.C + (long)ic * op.Ldc + col + tileCols;
+                                    if (ir + rowStep < mc || sub + tileCols < panelWidth || jr + panelWidth < nc)
+                                        for (int r = 0; r < rowStep; r++)
+                                        {
+                                            Sse.Prefetch0(next + (long)r * op.Ldc);
+                                            Sse.Prefetch0(next + (long)r * op.Ldc + tileCols - 1);
+                                        }
+                                }
                                 if (mr == rowStep && (nr == tileCols || nr == TOps.Count))
                                     Kernel<TOps, TVec>(nr == TOps.Count, rowStep == 12, tileLayout, kc, pa, op.Lda, pb, panelWidth, ct, op.Ldc,
                                         init, op.Bias == null ? null : op.Bias + col);

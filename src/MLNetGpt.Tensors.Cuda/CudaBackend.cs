@@ -44,7 +44,8 @@ public sealed class CudaBackend : IComputeBackend, IDisposable
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>> _copy, _relu;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _residual, _residualBackward, _reluBackward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, float> _gelu;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float> _geluBackward;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float> _geluBackward, _geluWithDerivative;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>> _multiply;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, DropoutArgs> _dropout, _dropoutBackward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamWArgs> _adamw;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int> _encoder;
@@ -91,6 +92,8 @@ public sealed class CudaBackend : IComputeBackend, IDisposable
             _reluBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Kernels.ReluBackward);
             _gelu = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, float>(Kernels.Gelu);
             _geluBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float>(Kernels.GeluBackward);
+            _geluWithDerivative = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float>(Kernels.GeluWithDerivative);
+            _multiply = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(Kernels.Multiply);
             _dropout = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, DropoutArgs>(Kernels.DropoutForward);
             _dropoutBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, DropoutArgs>(Kernels.DropoutBackward);
             _adamw = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamWArgs>(Kernels.AdamW);
@@ -422,6 +425,30 @@ public sealed class CudaBackend : IComputeBackend, IDisposable
         outs.Download();
     }
 
+    /// <inheritdoc/>
+    public void MatMulBackwardAssign(Span<float> dinput, ReadOnlySpan<float> dinputScale, Span<float> dweight, Span<float> dbias,
+        ReadOnlySpan<float> doutput, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int bt, int c, int oc)
+    {
+        KernelChecks.CheckMatMulBackward(dinput.Length, dweight.Length, dbias.Length, doutput.Length, input.Length, weight.Length, bt, c, oc);
+        KernelChecks.CheckMatMulBackwardAssign(dinput.Length, dinputScale.Length, bt, c);
+        if (bt == 0) return;
+        Begin();
+        var outs = new DeviceMemory.Outputs();
+        var d = _memory.In(doutput[..(bt * oc)]);
+        var x = _memory.In(input[..(bt * c)]);
+        if (!dinput.IsEmpty)
+        {
+            var w = _memory.In(weight[..(oc * c)]);
+            var di = _memory.Out(dinput[..(bt * c)], ref outs, accumulate: false);
+            Gemm(bt, c, oc, d, oc, false, w, c, false, di, c, 0f);     // dinp = dout · W
+            if (!dinputScale.IsEmpty) _multiply(bt * c, di, _memory.In(dinputScale[..(bt * c)])); // ⊙ the kept derivative
+        }
+        var dw = _memory.Out(dweight[..(oc * c)], ref outs, accumulate: true);
+        Gemm(oc, c, bt, d, oc, true, x, c, false, dw, c, 1f);          // dW += doutᵀ · inp
+        if (!dbias.IsEmpty) ColumnSum(_memory.Out(dbias[..oc], ref outs, accumulate: true), d, bt, oc);
+        outs.Download();
+    }
+
     /// <summary>dst[cols] += Σ_rows x[rows, cols], through fixed row chunks (deterministic, parallel over chunks and columns).</summary>
     private void ColumnSum(ArrayView<float> dst, ArrayView<float> x, int rows, int cols)
     {
@@ -634,6 +661,20 @@ public sealed class CudaBackend : IComputeBackend, IDisposable
         var x = _memory.In(input[..n]);
         var o = _memory.Out(output[..n], ref outs, accumulate: false);
         _gelu(n, o, x, KernelConstants.GeluScale);
+        outs.Download();
+    }
+
+    /// <inheritdoc/>
+    public void GeluForward(Span<float> output, Span<float> derivative, ReadOnlySpan<float> input, int n)
+    {
+        KernelChecks.CheckElementwise(n, output.Length, derivative.Length, input.Length);
+        if (n == 0) return;
+        Begin();
+        var outs = new DeviceMemory.Outputs();
+        var x = _memory.In(input[..n]);
+        var o = _memory.Out(output[..n], ref outs, accumulate: false);
+        var g = _memory.Out(derivative[..n], ref outs, accumulate: false);
+        _geluWithDerivative(n, o, g, x, KernelConstants.GeluScale);
         outs.Download();
     }
 

@@ -61,6 +61,17 @@ internal static class Kernels
         output[i] = 0.5f * x * (1f + XMath.Tanh(geluScale * (x + 0.044715f * x * x * x)));
     }
 
+    // GELU and its derivative, kept for backward; derivative may be input's own memory (x is read first).
+    public static void GeluWithDerivative(Index1D i, ArrayView<float> output, ArrayView<float> derivative, ArrayView<float> input, float geluScale)
+    {
+        float x = input[i];
+        float th = XMath.Tanh(geluScale * (x + 0.044715f * x * x * x));
+        output[i] = 0.5f * x * (1f + th);
+        derivative[i] = 0.5f * (1f + th) + 0.5f * x * (1f - th * th) * geluScale * (1f + 3f * 0.044715f * x * x);
+    }
+
+    public static void Multiply(Index1D i, ArrayView<float> x, ArrayView<float> y) => x[i] *= y[i];
+
     public static void GeluBackward(Index1D i, ArrayView<float> dinput, ArrayView<float> input, ArrayView<float> doutput, float geluScale)
     {
         float x = input[i];

@@ -39,6 +39,16 @@ public interface IComputeBackend
     void MatMulBackward(Span<float> dinput, Span<float> dweight, Span<float> dbias, ReadOnlySpan<float> doutput,
         ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int bt, int c, int oc);
 
+    /// <summary>
+    /// <see cref="MatMulBackward"/> with the input gradient assigned instead of added: dinp[BT,C] = (dout·W) ⊙ dinputScale
+    /// (an empty <paramref name="dinputScale"/>: ⊙ 1); dweight and dbias are added into as there. A training step calls it
+    /// where dinput would otherwise be cleared first, and with the activation derivative its forward kept (see
+    /// <see cref="GeluForward(Span{float}, Span{float}, ReadOnlySpan{float}, int)"/>) to take the gradient through the
+    /// activation in the same pass.
+    /// </summary>
+    void MatMulBackwardAssign(Span<float> dinput, ReadOnlySpan<float> dinputScale, Span<float> dweight, Span<float> dbias,
+        ReadOnlySpan<float> doutput, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int bt, int c, int oc);
+
     /// <summary>out[B,T,C] = wte[tokens[b,t],:] + wpe[t,:]. wte is [V,C], wpe is [maxT,C]; tokens must be in [0,V).</summary>
     void EncoderForward(Span<float> output, ReadOnlySpan<int> tokens, ReadOnlySpan<float> wte, ReadOnlySpan<float> wpe, int b, int t, int c);
 
@@ -82,6 +92,14 @@ public interface IComputeBackend
 
     /// <summary>dinp[N] += GELU'(inp) * dout.</summary>
     void GeluBackward(Span<float> dinput, ReadOnlySpan<float> input, ReadOnlySpan<float> doutput, int n);
+
+    /// <summary>
+    /// <see cref="GeluForward(Span{float}, ReadOnlySpan{float}, int)"/> that also keeps derivative[N] = GELU'(inp) for
+    /// backward, which then multiplies by it (<see cref="MatMulBackwardAssign"/>'s dinputScale) instead of computing the exp
+    /// and division again. <paramref name="derivative"/> may be the input buffer itself: training needs the pre-activation
+    /// for nothing else.
+    /// </summary>
+    void GeluForward(Span<float> output, Span<float> derivative, ReadOnlySpan<float> input, int n);
 
     /// <summary>out[N] = max(inp, 0).</summary>
     void ReluForward(Span<float> output, ReadOnlySpan<float> input, int n);

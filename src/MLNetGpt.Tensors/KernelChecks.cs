@@ -61,6 +61,14 @@ internal static class KernelChecks
         Shapes.Require(weightLength, (long)oc * c, $"[{oc},{c}]", "weight");
     }
 
+    // The extra argument of MatMulBackwardAssign (the others are MatMulBackward's).
+    internal static void CheckMatMulBackwardAssign(int dinputLength, int dinputScaleLength, int bt, int c)
+    {
+        Shapes.RequireOptional(dinputScaleLength, (long)bt * c, $"[{bt},{c}]", "dinputScale");
+        if (dinputScaleLength != 0 && dinputLength == 0)
+            throw new ArgumentException("dinputScale is given but dinput is empty: there is no input gradient to scale.", "dinputScale");
+    }
+
     internal static void CheckEncoder(int outLength, ReadOnlySpan<int> tokens, int wteLength, int wpeLength, int b, int t, int c,
         string outName = "output", string wteName = "wte", string wpeName = "wpe")
     {

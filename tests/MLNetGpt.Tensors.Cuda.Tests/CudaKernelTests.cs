@@ -79,6 +79,23 @@ public sealed class CudaKernelTests
         Tests.Gpu.AssertClose(edw, dw, Tol, "dweight");
         Tests.Gpu.AssertClose(edb, db, Tol, "dbias");
         Tests.Gpu.AssertClose(edw, dw2, Tol, "dweight without dinput/dbias");
+
+        // the input gradient assigned (dinput starts as NaN: never read), plain and times a kept derivative
+        var scale = Tests.Gpu.Random(bt * c, 7);
+        float[] eda = new float[bt * c], edas = new float[bt * c], edwa = (float[])dw0.Clone(), edwas = (float[])dw0.Clone();
+        Ref.MatMulBackwardAssign(eda, [], edwa, [], dout, x, w, bt, c, oc);
+        Ref.MatMulBackwardAssign(edas, scale, edwas, [], dout, x, w, bt, c, oc);
+        float[] dia = Enumerable.Repeat(float.NaN, bt * c).ToArray(), dias = (float[])dia.Clone();
+        float[] dwa = (float[])dw0.Clone(), dwas = (float[])dw0.Clone();
+        OnGpu(attached, () =>
+        {
+            Gpu.MatMulBackwardAssign(dia, [], dwa, [], dout, x, w, bt, c, oc);
+            Gpu.MatMulBackwardAssign(dias, scale, dwas, [], dout, x, w, bt, c, oc);
+        }, x, w, dout, scale, dia, dias, dwa, dwas);
+        Tests.Gpu.AssertClose(eda, dia, Tol, "dinput assigned");
+        Tests.Gpu.AssertClose(edas, dias, Tol, "dinput assigned and scaled");
+        Tests.Gpu.AssertClose(edwa, dwa, Tol, "dweight with dinput assigned");
+        Tests.Gpu.AssertClose(edwas, dwas, Tol, "dweight with dinput assigned and scaled");
     }
 
     [TestMethod]
@@ -196,6 +213,10 @@ public sealed class CudaKernelTests
         float[] egelu = new float[n], erelu = new float[n], eres = new float[n], edrop = new float[n], edrop0 = new float[n];
         float[] edgelu = (float[])start.Clone(), edrelu = (float[])start.Clone(), eda = (float[])start.Clone(), edb = (float[])db.Clone();
         float[] eddrop = (float[])start.Clone(), escaled = (float[])x.Clone();
+        // GELU keeping its derivative over its own input (training's layout), then backward as a multiply
+        float[] kept = new float[n], keptDerivative = (float[])x.Clone();
+        float[] ekept = new float[n], ekeptDerivative = (float[])x.Clone();
+        Ref.GeluForward(ekept, ekeptDerivative, ekeptDerivative, n);
         const ulong seed = 0x1234_5678_9ABC_DEF0UL;
         Ref.GeluForward(egelu, x, n); Ref.GeluBackward(edgelu, x, d, n);
         Ref.ReluForward(erelu, x, n); Ref.ReluBackward(edrelu, x, d, n);
@@ -211,7 +232,10 @@ public sealed class CudaKernelTests
             Gpu.DropoutForward(drop, x, 0.3f, seed, n); Gpu.DropoutBackward(ddrop, d, 0.3f, seed, n);
             Gpu.DropoutForward(drop0, x, 0f, seed, n);
             Gpu.Scale(scaled, 0.37f);
-        }, x, y, d, gelu, relu, res, drop, drop0, dgelu, drelu, da, db, ddrop, scaled);
+            Gpu.GeluForward(kept, keptDerivative, keptDerivative, n);
+        }, x, y, d, gelu, relu, res, drop, drop0, dgelu, drelu, da, db, ddrop, scaled, kept, keptDerivative);
+        Tests.Gpu.AssertClose(ekept, kept, Tol, "gelu (derivative kept)");
+        Tests.Gpu.AssertClose(ekeptDerivative, keptDerivative, Tol, "gelu derivative in place");
         Tests.Gpu.AssertClose(egelu, gelu, Tol, "gelu");   // tanh from ILGPU's XMath, not MathF: a few ulps
         Tests.Gpu.AssertClose(edgelu, dgelu, Tol, "dgelu");
         Tests.Gpu.AssertBitwise(erelu, relu, "relu");

@@ -24,6 +24,10 @@ public sealed class CpuKernelTests
         {
             Compare(n, (b, o) => b.GeluForward(o, x, n), be, 1e-5, "gelu");
             CompareAcc(n, (b, o) => b.GeluBackward(o, x, d, n), be, 1e-5, "gelu backward");
+            // GELU keeping its derivative: into a separate buffer, and over its own input (training's layout)
+            Compare(n, (b, o) => b.GeluForward(o, new float[n], x, n), be, 1e-5, "gelu (derivative kept)");
+            Compare(n, (b, o) => b.GeluForward(new float[n], o, x, n), be, 1e-5, "gelu derivative");
+            Compare(n, (b, o) => { x.CopyTo(o, 0); b.GeluForward(new float[n], o, o, n); }, be, 1e-5, "gelu derivative in place");
             Compare(n, (b, o) => b.ReluForward(o, x, n), be, 0, "relu");
             CompareAcc(n, (b, o) => b.ReluBackward(o, x, d, n), be, 0, "relu backward");
             Compare(n, (b, o) => b.ResidualForward(o, x, y, n), be, 0, "residual");

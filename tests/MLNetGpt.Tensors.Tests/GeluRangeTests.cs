@@ -26,10 +26,16 @@ public sealed class GeluRangeTests
                 var referenceGrad = new float[input.Length];
                 backend.GeluBackward(fastGrad, input, dout, input.Length);
                 ReferenceBackend.Instance.GeluBackward(referenceGrad, input, dout, input.Length);
+                // the derivative a training forward keeps, in place over its input, and the output beside it
+                var kept = (float[])input.Clone();
+                var keptOut = new float[input.Length];
+                backend.GeluForward(keptOut, kept, kept, input.Length);
                 for (int i = 0; i < input.Length; i++)
                 {
                     Assert.AreEqual(reference[i], fast[i], 2e-6 * Math.Max(1, Math.Abs(input[i])), $"{width}: gelu({input[i]})");
                     Assert.AreEqual(referenceGrad[i], fastGrad[i], 2e-6 * Math.Max(1, Math.Abs(input[i])), $"{width}: gelu'({input[i]})");
+                    Assert.AreEqual(referenceGrad[i], kept[i], 2e-6 * Math.Max(1, Math.Abs(input[i])), $"{width}: kept gelu'({input[i]})");
+                    Assert.AreEqual(fast[i], keptOut[i], $"{width}: gelu({input[i]}) with the derivative kept");
                     Assert.IsTrue(float.IsFinite(fast[i]) && float.IsFinite(fastGrad[i]), $"{width}: finite at {input[i]}");
                 }
             }

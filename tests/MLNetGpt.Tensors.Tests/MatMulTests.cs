@@ -53,6 +53,18 @@ public sealed class MatMulTests
             AssertClose(die, dia, 1e-6 * Math.Sqrt(oc) * 4, "dinp");
             AssertClose(dwe, dwa, 1e-6 * Math.Sqrt(bt + 1) * 4, "dweight");
             AssertClose(dbe, dba, 1e-6 * Math.Sqrt(bt + 1) * 4, "dbias");
+            // assigned input gradient, plain and times a kept activation derivative: dinput starts as NaN (never read)
+            foreach (var scale in new[] { Array.Empty<float>(), Random(bt * c, 8) })
+            {
+                var dis = Enumerable.Repeat(float.NaN, bt * c).ToArray(); var dir = new float[bt * c];
+                var (dws, dbs) = ((float[])dw0.Clone(), (float[])db0.Clone());
+                var (dwr, dbr) = ((float[])dw0.Clone(), (float[])db0.Clone());
+                R.MatMulBackwardAssign(dir, scale, dwr, dbr, dout, inp, w, bt, c, oc);
+                be.MatMulBackwardAssign(dis, scale, dws, dbs, dout, inp, w, bt, c, oc);
+                AssertClose(dir, dis, 1e-6 * Math.Sqrt(oc) * 4, $"dinp assigned (scaled: {scale.Length > 0})");
+                AssertClose(dwe, dws, 1e-6 * Math.Sqrt(bt + 1) * 4, "dweight with dinp assigned");
+                AssertClose(dbe, dbs, 1e-6 * Math.Sqrt(bt + 1) * 4, "dbias with dinp assigned");
+            }
             // without bias and input gradient
             be.MatMulForward(actual, inp, w, [], bt, c, oc);
             R.MatMulForward(expected, inp, w, [], bt, c, oc);

@@ -134,6 +134,11 @@ public sealed class ReferenceGradientTests
         var dx = Random(n, 3); var dx0 = (float[])dx.Clone();
         R.GeluBackward(dx, x, g, n);
         CheckGradient("dinp", x, Sub(dx, dx0), Loss, h: 1e-3f);
+        // the derivative a training forward keeps, times dout, is the same gradient
+        var kept = new float[n];
+        R.GeluForward(new float[n], kept, x, n);
+        for (int i = 0; i < n; i++) kept[i] *= g[i];
+        CheckGradient("kept derivative · dout", x, kept, Loss, h: 1e-3f);
         // GELU(1) = 0.5(1 + tanh(√(2/π)·1.044715)) = 0.8411920...
         R.GeluForward(outBuf, [1f], 1);
         Assert.AreEqual(0.841192, outBuf[0], 1e-5);

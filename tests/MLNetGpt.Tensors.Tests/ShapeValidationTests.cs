@@ -26,6 +26,8 @@ public sealed class ShapeValidationTests
         Throws("dweight", () => be.MatMulBackward(f6, f5, f0, new float[4], f6, f6, 2, 3, 2));
         Throws("dbias", () => be.MatMulBackward(f6, f6, new float[1], new float[4], f6, f6, 2, 3, 2));
         Throws("doutput", () => be.MatMulBackward(f6, f6, f0, new float[3], f6, f6, 2, 3, 2));
+        Throws("dinputScale", () => be.MatMulBackwardAssign(f6, f5, f6, f0, new float[4], f6, f6, 2, 3, 2));
+        Throws("dinputScale", () => be.MatMulBackwardAssign(f0, f6, f6, f0, new float[4], f6, f6, 2, 3, 2));
         Assert.Throws<ArgumentOutOfRangeException>(() => be.MatMulForward(f0, f0, f0, f0, 0, 0, 2));
         // encoder
         Throws("tokens", () => be.EncoderForward(f12, [0, 9], f6, f6, 1, 2, 3));
@@ -44,6 +46,7 @@ public sealed class ShapeValidationTests
         // elementwise
         Throws("output", () => be.GeluForward(f5, f6, 6));
         Throws("doutput", () => be.GeluBackward(f6, f6, f5, 6));
+        Throws("derivative", () => be.GeluForward(f6, f5, f6, 6));
         Throws("b", () => be.ResidualForward(f6, f6, f5, 6));
         Throws("input", () => be.DropoutForward(f6, f5, 0.1f, 1, 6));
         Assert.Throws<ArgumentOutOfRangeException>(() => be.DropoutForward(f6, f6, 1f, 1, 6));

@@ -206,7 +206,9 @@ public sealed class GptModel : ITrainableModel
 
             be.LayerNormForward(ln2, a.Get(a.Ln2Mean[l], bt), a.Get(a.Ln2Rstd[l], bt), resid2, P(w.Ln2Weight), Pb(w.Ln2Bias), bt, c);
             be.MatMulForward(fch, ln2, P(w.FcWeight), Pb(w.FcBias), bt, c, 4 * c);
-            if (GptConfig.Activation == Activation.Gelu) be.GeluForward(fchAct, fch, bt * 4 * c);
+            // training keeps GELU'(fch) in fch's place (backward needs nothing else of it): backward is then a multiply
+            if (GptConfig.Activation == Activation.Gelu && training) be.GeluForward(fchAct, fch, fch, bt * 4 * c);
+            else if (GptConfig.Activation == Activation.Gelu) be.GeluForward(fchAct, fch, bt * 4 * c);
             else be.ReluForward(fchAct, fch, bt * 4 * c);
             be.MatMulForward(branch, fchAct, P(w.FcProjWeight), Pb(w.FcProjBias), bt, 4 * c, c);
             if (drop) be.DropoutForward(dropped, branch, _dropout, SiteSeed(dropoutSeed, 2 + 2 * l), bt * c);
@@ -252,8 +254,8 @@ public sealed class GptModel : ITrainableModel
         var dA = a.Get(a.ScratchA, bt * c);
         var dB = a.Get(a.ScratchB, bt * c);
         var dresid = a.Get(a.DResid, bt * c);
-        be.Fill(dA, 0f);
-        be.MatMulBackward(dA, G(_p.Head), Span<float>.Empty, logits, a.Get(a.Lnf, bt * c), P(_p.Head), bt, c, _v);
+        // Input gradients that start a buffer are assigned (MatMulBackwardAssign), not added into a cleared one.
+        be.MatMulBackwardAssign(dA, Span<float>.Empty, G(_p.Head), Span<float>.Empty, logits, a.Get(a.Lnf, bt * c), P(_p.Head), bt, c, _v);
         be.Fill(dresid, 0f);
         be.LayerNormBackward(dresid, G(_p.LnfWeight), Gb(_p.LnfBias), dA, a.Get(a.Resid[_layers], bt * c), P(_p.LnfWeight),
             a.Get(a.LnfMean, bt), a.Get(a.LnfRstd, bt), bt, c);
@@ -267,26 +269,24 @@ public sealed class GptModel : ITrainableModel
             // resid[l+1] = resid2 + drop(mlp branch): the residual gradient flows to resid2 unchanged (dresid keeps it).
             ReadOnlySpan<float> dbranch = dresid;
             if (drop) { be.Fill(dA, 0f); be.DropoutBackward(dA, dresid, _dropout, SiteSeed(dropoutSeed, 2 + 2 * l), bt * c); dbranch = dA; }
-            be.Fill(d4a, 0f);
-            be.MatMulBackward(d4a, G(w.FcProjWeight), Gb(w.FcProjBias), dbranch, a.Get(a.FchAct[l], bt * 4 * c), P(w.FcProjWeight), bt, 4 * c, c);
-            be.Fill(d4b, 0f);
-            if (GptConfig.Activation == Activation.Gelu) be.GeluBackward(d4b, a.Get(a.Fch[l], bt * 4 * c), d4a, bt * 4 * c);
-            else be.ReluBackward(d4b, a.Get(a.Fch[l], bt * 4 * c), d4a, bt * 4 * c);
-            be.Fill(dB, 0f);
-            be.MatMulBackward(dB, G(w.FcWeight), Gb(w.FcBias), d4b, a.Get(a.Ln2[l], bt * c), P(w.FcWeight), bt, c, 4 * c);
+            // GELU: fch holds GELU'(fch) (kept by the training forward), so d4a = (dbranch·W) ⊙ GELU' is d(fch) at once
+            bool gelu = GptConfig.Activation == Activation.Gelu;
+            be.MatMulBackwardAssign(d4a, gelu ? a.Get(a.Fch[l], bt * 4 * c) : Span<float>.Empty, G(w.FcProjWeight), Gb(w.FcProjBias), dbranch,
+                a.Get(a.FchAct[l], bt * 4 * c), P(w.FcProjWeight), bt, 4 * c, c);
+            ReadOnlySpan<float> dfch = d4a;
+            if (!gelu) { be.Fill(d4b, 0f); be.ReluBackward(d4b, a.Get(a.Fch[l], bt * 4 * c), d4a, bt * 4 * c); dfch = d4b; }
+            be.MatMulBackwardAssign(dB, Span<float>.Empty, G(w.FcWeight), Gb(w.FcBias), dfch, a.Get(a.Ln2[l], bt * c), P(w.FcWeight), bt, c, 4 * c);
             be.LayerNormBackward(dresid, G(w.Ln2Weight), Gb(w.Ln2Bias), dB, a.Get(a.Resid2[l], bt * c), P(w.Ln2Weight),
                 a.Get(a.Ln2Mean[l], bt), a.Get(a.Ln2Rstd[l], bt), bt, c);
 
             // resid2 = resid[l] + drop(attention branch).
             dbranch = dresid;
             if (drop) { be.Fill(dA, 0f); be.DropoutBackward(dA, dresid, _dropout, SiteSeed(dropoutSeed, 1 + 2 * l), bt * c); dbranch = dA; }
-            be.Fill(dB, 0f);
-            be.MatMulBackward(dB, G(w.AttnProjWeight), Gb(w.AttnProjBias), dbranch, a.Get(a.Atty[l], bt * c), P(w.AttnProjWeight), bt, c, c);
+            be.MatMulBackwardAssign(dB, Span<float>.Empty, G(w.AttnProjWeight), Gb(w.AttnProjBias), dbranch, a.Get(a.Atty[l], bt * c), P(w.AttnProjWeight), bt, c, c);
             var dqkv = d4a[..(bt * 3 * c)];
             be.Fill(dqkv, 0f);
             be.AttentionBackward(dqkv, dB, a.Get(a.Qkv[l], bt * 3 * c), a.Get(a.Att[l], b * _nh * t * t), b, t, c, _nh);
-            be.Fill(dB, 0f);
-            be.MatMulBackward(dB, G(w.AttnWeight), Gb(w.AttnBias), dqkv, a.Get(a.Ln1[l], bt * c), P(w.AttnWeight), bt, c, 3 * c);
+            be.MatMulBackwardAssign(dB, Span<float>.Empty, G(w.AttnWeight), Gb(w.AttnBias), dqkv, a.Get(a.Ln1[l], bt * c), P(w.AttnWeight), bt, c, 3 * c);
             be.LayerNormBackward(dresid, G(w.Ln1Weight), Gb(w.Ln1Bias), dB, a.Get(a.Resid[l], bt * c), P(w.Ln1Weight),
                 a.Get(a.Ln1Mean[l], bt), a.Get(a.Ln1Rstd[l], bt), bt, c);
         }

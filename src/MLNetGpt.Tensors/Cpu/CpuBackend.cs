@@ -85,6 +85,17 @@ public sealed unsafe class CpuBackend : IComputeBackend
             CpuMatMul.Backward(_pool, _scratch, Width, dinput.Length == 0 ? null : di, dw, dbias.Length == 0 ? null : db, d, x, w, bt, c, oc);
     }
 
+    /// <inheritdoc/>
+    public void MatMulBackwardAssign(Span<float> dinput, ReadOnlySpan<float> dinputScale, Span<float> dweight, Span<float> dbias,
+        ReadOnlySpan<float> doutput, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int bt, int c, int oc)
+    {
+        KernelChecks.CheckMatMulBackward(dinput.Length, dweight.Length, dbias.Length, doutput.Length, input.Length, weight.Length, bt, c, oc);
+        KernelChecks.CheckMatMulBackwardAssign(dinput.Length, dinputScale.Length, bt, c);
+        fixed (float* di = dinput, s = dinputScale, dw = dweight, db = dbias, d = doutput, x = input, w = weight)
+            CpuMatMul.Backward(_pool, _scratch, Width, dinput.Length == 0 ? null : di, dw, dbias.Length == 0 ? null : db, d, x, w, bt, c, oc,
+                assign: true, dinputScale: dinputScale.Length == 0 ? null : s);
+    }
+
     /// <summary>
     /// Work per element of LayerNorm and softmax rows for the serial-or-parallel decision (WorkerPool.DefaultMinParallelWork,
     /// 2^21): they read rows a matmul just wrote, and split the rows as the matmul split its output rows (contiguous halves),
@@ -229,6 +240,17 @@ public sealed unsafe class CpuBackend : IComputeBackend
     }
 
     /// <inheritdoc/>
+    public void GeluForward(Span<float> output, Span<float> derivative, ReadOnlySpan<float> input, int n)
+    {
+        KernelChecks.CheckElementwise(n, output.Length, derivative.Length, input.Length);
+        fixed (float* o = output, g = derivative, x = input)
+        {
+            var body = new CpuElementwise.GeluForwardBody { Width = Width, Out = o, Derivative = g, In = x, N = n };
+            _pool.For(CpuElementwise.Chunks(n), ref body, (long)n * 24);
+        }
+    }
+
+    /// <inheritdoc/>
     public void GeluBackward(Span<float> dinput, ReadOnlySpan<float> input, ReadOnlySpan<float> doutput, int n)
     {
         KernelChecks.CheckElementwise(n, dinput.Length, input.Length, doutput.Length);
@@ -314,7 +336,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
         fixed (float* l = losses, p = probs, x = logits)
         fixed (int* tg = targets)
         {
-            var body = new CpuRows.SoftmaxForwardBody { Losses = l, Probs = p, Logits = x, Targets = tg, V = v };
+            var body = new CpuRows.SoftmaxForwardBody { Losses = l, Probs = p, Logits = x, Targets = tg, V = v, Width = Width };
             _pool.For(bt, ref body, (long)bt * v * RowKernelCost);
         }
     }

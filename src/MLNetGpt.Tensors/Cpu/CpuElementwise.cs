@@ -16,32 +16,39 @@ internal static unsafe class CpuElementwise
 
     private static readonly float GeluS = KernelConstants.GeluScale;
 
+    /// <summary>Out = GELU(In) and, when Derivative is not null, Derivative = GELU'(In) (which may be In itself).</summary>
     public struct GeluForwardBody : IParallelBody
     {
-        public float* Out, In; public long N;
+        public float* Out, Derivative, In; public long N;
         public SimdWidth Width;
 
         public readonly void Execute(int start, int end, int worker)
         {
             long i = (long)start * Chunk, e = Math.Min((long)end * Chunk, N);
+            bool keep = Derivative != null;
             i = Width switch
             {
-                SimdWidth.Vector512 => Run<Simd512, Vector512<float>>(i, e),
-                SimdWidth.Vector256 => Run<Simd256, Vector256<float>>(i, e),
-                SimdWidth.Vector128 => Run<Simd128, Vector128<float>>(i, e),
+                SimdWidth.Vector512 => keep ? Run<Simd512, Vector512<float>, Count1>(i, e) : Run<Simd512, Vector512<float>, Count0>(i, e),
+                SimdWidth.Vector256 => keep ? Run<Simd256, Vector256<float>, Count1>(i, e) : Run<Simd256, Vector256<float>, Count0>(i, e),
+                SimdWidth.Vector128 => keep ? Run<Simd128, Vector128<float>, Count1>(i, e) : Run<Simd128, Vector128<float>, Count0>(i, e),
                 _ => i,
             };
             for (; i < e; i++)
             {
                 float x = In[i];
-                Out[i] = 0.5f * x * (1f + MathF.Tanh(GeluS * (x + 0.044715f * x * x * x)));
+                float th = MathF.Tanh(GeluS * (x + 0.044715f * x * x * x));
+                Out[i] = 0.5f * x * (1f + th);
+                if (keep) Derivative[i] = 0.5f * (1f + th) + 0.5f * x * (1f - th * th) * GeluS * (1f + 3f * 0.044715f * x * x);
             }
         }
 
-        // 0.5·x·(1 + tanh(u)) = x·σ(2u) = x / (1 + e^(−2u)): one exp and one division per element.
-        private readonly long Run<TOps, TVec>(long i, long e) where TOps : ISimd<TVec> where TVec : struct
+        // 0.5·x·(1 + tanh(u)) = x·σ(2u) = x / (1 + e^(−2u)): one exp and one division per element. TKeep.Value = 1 also
+        // stores the derivative (see GeluBackwardBody for its form), from the same e and σ.
+        private readonly long Run<TOps, TVec, TKeep>(long i, long e) where TOps : ISimd<TVec> where TVec : struct where TKeep : struct, IStaticCount
         {
             var s2 = TOps.Broadcast(-2f * GeluS); var a = TOps.Broadcast(0.044715f); var one = TOps.Broadcast(1f);
+            var s = TOps.Broadcast(GeluS); var a3 = TOps.Broadcast(3f * 0.044715f); var two = TOps.Broadcast(2f);
+            bool keep = TKeep.Value != 0;
             int w = TOps.Count;
             // Two independent vectors per iteration, written out interleaved (the one-vector loop below repeats the formula
             // on purpose): one GELU is a chain of ~30 dependent operations and the core overlaps two. The same formula in an
@@ -49,17 +56,32 @@ internal static unsafe class CpuElementwise
             for (; i + 2 * w <= e; i += 2 * w)
             {
                 var x0 = TOps.Load(In + i); var x1 = TOps.Load(In + i + w);
+                var q0 = TOps.Multiply(x0, x0); var q1 = TOps.Multiply(x1, x1);
                 var u0 = TOps.Multiply(s2, TOps.Add(x0, TOps.Multiply(TOps.Multiply(TOps.Multiply(a, x0), x0), x0)));
                 var u1 = TOps.Multiply(s2, TOps.Add(x1, TOps.Multiply(TOps.Multiply(TOps.Multiply(a, x1), x1), x1)));
                 var e0 = SimdMath.Exp<TOps, TVec>(u0); var e1 = SimdMath.Exp<TOps, TVec>(u1);
-                TOps.Store(TOps.Multiply(x0, TOps.Reciprocal(TOps.Add(one, e0))), Out + i);
-                TOps.Store(TOps.Multiply(x1, TOps.Reciprocal(TOps.Add(one, e1))), Out + i + w);
+                var g0 = TOps.Reciprocal(TOps.Add(one, e0)); var g1 = TOps.Reciprocal(TOps.Add(one, e1));
+                TOps.Store(TOps.Multiply(x0, g0), Out + i);
+                TOps.Store(TOps.Multiply(x1, g1), Out + i + w);
+                if (keep)
+                {
+                    var d0 = TOps.Multiply(s, TOps.Add(one, TOps.Multiply(a3, q0))); var d1 = TOps.Multiply(s, TOps.Add(one, TOps.Multiply(a3, q1)));
+                    TOps.Store(TOps.Add(g0, TOps.Multiply(TOps.Multiply(TOps.Multiply(TOps.Multiply(two, x0), g0), TOps.Multiply(e0, g0)), d0)), Derivative + i);
+                    TOps.Store(TOps.Add(g1, TOps.Multiply(TOps.Multiply(TOps.Multiply(TOps.Multiply(two, x1), g1), TOps.Multiply(e1, g1)), d1)), Derivative + i + w);
+                }
             }
             for (; i + TOps.Count <= e; i += TOps.Count)
             {
                 var x = TOps.Load(In + i);
                 var u2 = TOps.Multiply(s2, TOps.Add(x, TOps.Multiply(TOps.Multiply(TOps.Multiply(a, x), x), x)));
-                TOps.Store(TOps.Multiply(x, TOps.Reciprocal(TOps.Add(one, SimdMath.Exp<TOps, TVec>(u2)))), Out + i);
+                var ex = SimdMath.Exp<TOps, TVec>(u2);
+                var g = TOps.Reciprocal(TOps.Add(one, ex));
+                TOps.Store(TOps.Multiply(x, g), Out + i);
+                if (keep)
+                {
+                    var du = TOps.Multiply(s, TOps.Add(one, TOps.Multiply(a3, TOps.Multiply(x, x))));
+                    TOps.Store(TOps.Add(g, TOps.Multiply(TOps.Multiply(TOps.Multiply(TOps.Multiply(two, x), g), TOps.Multiply(ex, g)), du)), Derivative + i);
+                }
             }
             return i;
         }

@@ -4,6 +4,7 @@ namespace MLNetGpt.Tensors;
 
 internal interface IStaticCount { static abstract int Value { get; } }
 
+internal struct Count0 : IStaticCount { public static int Value => 0; }
 internal struct Count1 : IStaticCount { public static int Value => 1; }
 internal struct Count2 : IStaticCount { public static int Value => 2; }
 internal struct Count3 : IStaticCount { public static int Value => 3; }

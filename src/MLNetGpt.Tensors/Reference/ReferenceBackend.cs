@@ -96,6 +96,18 @@ public sealed class ReferenceBackend : IComputeBackend
     }
 
     /// <inheritdoc/>
+    public void MatMulBackwardAssign(Span<float> dinput, ReadOnlySpan<float> dinputScale, Span<float> dweight, Span<float> dbias,
+        ReadOnlySpan<float> doutput, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int bt, int c, int oc)
+    {
+        KernelChecks.CheckMatMulBackward(dinput.Length, dweight.Length, dbias.Length, doutput.Length, input.Length, weight.Length, bt, c, oc);
+        KernelChecks.CheckMatMulBackwardAssign(dinput.Length, dinputScale.Length, bt, c);
+        if (dinput.Length != 0) dinput[..(bt * c)].Clear();
+        MatMulBackward(dinput, dweight, dbias, doutput, input, weight, bt, c, oc);
+        if (dinputScale.Length != 0)
+            for (int i = 0; i < bt * c; i++) dinput[i] *= dinputScale[i];
+    }
+
+    /// <inheritdoc/>
     public void EncoderForward(Span<float> output, ReadOnlySpan<int> tokens, ReadOnlySpan<float> wte, ReadOnlySpan<float> wpe, int b, int t, int c)
     {
         KernelChecks.CheckEncoder(output.Length, tokens, wte.Length, wpe.Length, b, t, c);
@@ -327,6 +339,19 @@ public sealed class ReferenceBackend : IComputeBackend
             float sech2 = 1f - th * th;
             float grad = 0.5f * (1f + th) + 0.5f * x * sech2 * KernelConstants.GeluScale * (1f + 3f * 0.044715f * x * x);
             dinput[i] += grad * doutput[i];
+        }
+    }
+
+    /// <inheritdoc/>
+    public void GeluForward(Span<float> output, Span<float> derivative, ReadOnlySpan<float> input, int n)
+    {
+        KernelChecks.CheckElementwise(n, output.Length, derivative.Length, input.Length);
+        for (int i = 0; i < n; i++)
+        {
+            float x = input[i]; // read before derivative[i] is written: the two may be one buffer
+            float th = MathF.Tanh(KernelConstants.GeluScale * (x + 0.044715f * x * x * x));
+            output[i] = 0.5f * x * (1f + th);
+            derivative[i] = 0.5f * (1f + th) + 0.5f * x * (1f - th * th) * KernelConstants.GeluScale * (1f + 3f * 0.044715f * x * x);
         }
     }
 

@@ -64,22 +64,26 @@ internal static unsafe class CpuMatMul
         pool.For(rowBlocks * panels, ref rows, ForwardWork(bt, c, oc));
     }
 
-    /// <summary>Both backward products (dinput may be null: skipped; dbias may be null).</summary>
+    /// <summary>
+    /// Both backward products (dinput may be null: skipped; dbias may be null). With <paramref name="assign"/>, dinput is
+    /// written instead of added into, times <paramref name="dinputScale"/> when that is not null.
+    /// </summary>
     public static void Backward(WorkerPool pool, Scratch scratch, SimdWidth width, float* dinput, float* dweight, float* dbias, float* doutput,
-        float* input, float* weight, int bt, int c, int oc)
+        float* input, float* weight, int bt, int c, int oc, bool assign = false, float* dinputScale = null)
     {
-        if (dinput != null) InputGradient(pool, scratch, width, dinput, doutput, weight, bt, c, oc);
+        if (dinput != null) InputGradient(pool, scratch, width, dinput, doutput, weight, bt, c, oc, assign, dinputScale);
         WeightGradient(pool, scratch, width, dweight, dbias, doutput, input, bt, c, oc);
     }
 
-    /// <summary>dinp[BT,C] += dout[BT,OC]·W[OC,C].</summary>
-    public static void InputGradient(WorkerPool pool, Scratch scratch, SimdWidth width, float* dinput, float* doutput, float* weight, int bt, int c, int oc)
+    /// <summary>dinp[BT,C] += dout[BT,OC]·W[OC,C]; with assign, dinp = (dout·W) ⊙ scale (null: ⊙ 1).</summary>
+    public static void InputGradient(WorkerPool pool, Scratch scratch, SimdWidth width, float* dinput, float* doutput, float* weight, int bt, int c, int oc,
+        bool assign = false, float* scale = null)
     {
         if (bt == 0) return;
         scratch.EnsurePerWorker(MatMulGemm.ScratchFloats);
         var body = new GemmBody
         {
-            Op = new GemmOperands { A = doutput, Lda = oc, ARowsOverK = true, B = weight, Ldb = c, C = dinput, Ldc = c, K = oc },
+            Op = new GemmOperands { A = doutput, Lda = oc, ARowsOverK = true, B = weight, Ldb = c, C = dinput, Ldc = c, K = oc, InitC = assign, Scale = assign ? scale : null },
             M = bt, N = c, Scratch = scratch, Width = width,
         };
         Run(pool, ref body);

@@ -32,6 +32,9 @@ internal unsafe struct GemmOperands
     /// <summary>When true, C is first set to Bias (null: zero) instead of accumulated into (forward).</summary>
     public bool InitC;
     public float* Bias;
+    /// <summary>When not null, C's final values are multiplied elementwise by Scale (laid out as C, stride Ldc) as they are
+    /// stored: the gradient through an activation whose derivative the forward kept.</summary>
+    public float* Scale;
 }
 
 internal static unsafe class MatMulGemm
@@ -131,9 +134,11 @@ internal static unsafe class MatMulGemm
         for (int jc = n0; jc < n1; jc += Math.Min(ncBlock, n1 - jc))
         {
             int nc = Math.Min(ncBlock, n1 - jc);
-            for (int pc = 0; pc < k; pc += kcMax)
+            // k blocks of equal depth (512 = 256 + 256, not 384 + 128: a shallow block pays C's load and store for few FMAs)
+            int kBlocks = (k + kcMax - 1) / kcMax, kcEven = (k + kBlocks - 1) / kBlocks;
+            for (int pc = 0; pc < k; pc += kcEven)
             {
-                int kc = Math.Min(kcMax, k - pc);
+                int kc = Math.Min(kcEven, k - pc);
                 float* packedB;
                 int panelWidth = op.BPrepacked ? NR : tileCols;
                 int panelStride; // floats from one panel to the next
@@ -153,7 +158,7 @@ internal static unsafe class MatMulGemm
                     int mc = Math.Min(MC, m1 - ic);
                     // the forward's first k block starts its accumulators at the bias (or zero) instead of loading C: C is
                     // written once and never read (a separate pass that set C to the bias cost ~5 % of each forward)
-                    bool init = op.InitC && pc == 0;
+                    bool init = op.InitC && pc == 0, last = pc + kc >= k;
                     if (op.ARowsOverK) CopyRowsA(aBuf, op.A + (long)ic * op.Lda + pc, op.Lda, kc, mc);
                     else if (!strided) PackPanels(aBuf, op.A + (long)pc * op.Lda + ic, op.Lda, kc, mc, tileRows);
                     else if (mc % tileRows != 0)
@@ -185,7 +190,8 @@ internal static unsafe class MatMulGemm
                                     _ => strided ? aBuf : aBuf + (long)ir * kc,
                                 };
                                 int col = jc + jr + sub;
-                                float* ct = op.C + (long)(ic + ir) * op.Ldc + col;
+                                long at = (long)(ic + ir) * op.Ldc + col;
+                                float* ct = op.C + at, scale = last && op.Scale != null ? op.Scale + at : null;
                                 // C's lines for the next tile (below this one, or the top of the next column strip) are
                                 // fetched while this one runs: a tile of K = 128 takes ~200 ns, a store to a line that is
                                 // not in cache waits on memory. In a training step the outputs are cold (a step's
@@ -200,11 +206,15 @@ internal static unsafe class MatMulGemm
                                         {
                                             Sse.Prefetch0(next + (long)r * op.Ldc);
                                             Sse.Prefetch0(next + (long)r * op.Ldc + tileCols - 1);
+                                            if (scale == null) continue;
+                                            float* nextScale = op.Scale + (next - op.C);
+                                            Sse.Prefetch0(nextScale + (long)r * op.Ldc);
+                                            Sse.Prefetch0(nextScale + (long)r * op.Ldc + tileCols - 1);
                                         }
                                 }
                                 if (mr == rowStep && (nr == tileCols || nr == TOps.Count))
                                     Kernel<TOps, TVec>(nr == TOps.Count, rowStep == 12, tileLayout, kc, pa, op.Lda, pb, panelWidth, ct, op.Ldc,
-                                        init, op.Bias == null ? null : op.Bias + col);
+                                        init, op.Bias == null ? null : op.Bias + col, scale);
                                 else
                                 {
                                     // partial tile: the same kernel on a copy (one vector wide when that covers it: OC = 65's
@@ -213,9 +223,10 @@ internal static unsafe class MatMulGemm
                                     for (int r = 0; r < mr; r++)
                                         for (int q = 0; q < nr; q++)
                                             edge[r * NR + q] = !init ? ct[(long)r * op.Ldc + q] : op.Bias == null ? 0f : op.Bias[col + q];
-                                    Kernel<TOps, TVec>(nr <= TOps.Count, rowStep == 12, tileLayout, kc, pa, op.Lda, pb, panelWidth, edge, NR, false, null);
+                                    Kernel<TOps, TVec>(nr <= TOps.Count, rowStep == 12, tileLayout, kc, pa, op.Lda, pb, panelWidth, edge, NR, false, null, null);
                                     for (int r = 0; r < mr; r++)
-                                        for (int q = 0; q < nr; q++) ct[(long)r * op.Ldc + q] = edge[r * NR + q];
+                                        for (int q = 0; q < nr; q++)
+                                            ct[(long)r * op.Ldc + q] = scale == null ? edge[r * NR + q] : edge[r * NR + q] * scale[(long)r * op.Ldc + q];
                                 }
                             }
                         }
@@ -233,26 +244,26 @@ internal static unsafe class MatMulGemm
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Kernel<TOps, TVec>(bool narrow, bool twelve, int layout, int kc, float* pa, int lda, float* pb, int ldb, float* c, int ldc,
-        bool init, float* bias) where TOps : ISimd<TVec> where TVec : struct
+        bool init, float* bias, float* scale) where TOps : ISimd<TVec> where TVec : struct
     {
-        if (layout == LayoutRows) Kernel<TOps, TVec, ARows>(narrow, twelve, kc, pa, 0, pb, ldb, c, ldc, init, bias);
-        else if (layout == LayoutPacked) Kernel<TOps, TVec, APacked>(narrow, false, kc, pa, 0, pb, ldb, c, ldc, init, bias);
-        else Kernel<TOps, TVec, AStrided>(narrow, false, kc, pa, lda, pb, ldb, c, ldc, init, bias);
+        if (layout == LayoutRows) Kernel<TOps, TVec, ARows>(narrow, twelve, kc, pa, 0, pb, ldb, c, ldc, init, bias, scale);
+        else if (layout == LayoutPacked) Kernel<TOps, TVec, APacked>(narrow, false, kc, pa, 0, pb, ldb, c, ldc, init, bias, scale);
+        else Kernel<TOps, TVec, AStrided>(narrow, false, kc, pa, lda, pb, ldb, c, ldc, init, bias, scale);
     }
 
     // twelve: a narrow tile of 12 rows at a 6-row width (row-buffer layout only)
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Kernel<TOps, TVec, TA>(bool narrow, bool twelve, int kc, float* pa, int lda, float* pb, int ldb, float* c, int ldc,
-        bool init, float* bias) where TOps : ISimd<TVec> where TVec : struct where TA : struct, IALayout
+        bool init, float* bias, float* scale) where TOps : ISimd<TVec> where TVec : struct where TA : struct, IALayout
     {
         if (TOps.GemmRows == 12)
         {
-            if (narrow) Tile<TOps, TVec, Count12, Count1, TA>(kc, pa, lda, pb, ldb, c, ldc, init, bias);
-            else Tile<TOps, TVec, Count12, Count2, TA>(kc, pa, lda, pb, ldb, c, ldc, init, bias);
+            if (narrow) Tile<TOps, TVec, Count12, Count1, TA>(kc, pa, lda, pb, ldb, c, ldc, init, bias, scale);
+            else Tile<TOps, TVec, Count12, Count2, TA>(kc, pa, lda, pb, ldb, c, ldc, init, bias, scale);
         }
-        else if (!narrow) Tile<TOps, TVec, Count6, Count2, TA>(kc, pa, lda, pb, ldb, c, ldc, init, bias);
-        else if (twelve) Tile<TOps, TVec, Count12, Count1, TA>(kc, pa, lda, pb, ldb, c, ldc, init, bias);
-        else Tile<TOps, TVec, Count6, Count1, TA>(kc, pa, lda, pb, ldb, c, ldc, init, bias);
+        else if (!narrow) Tile<TOps, TVec, Count6, Count2, TA>(kc, pa, lda, pb, ldb, c, ldc, init, bias, scale);
+        else if (twelve) Tile<TOps, TVec, Count12, Count1, TA>(kc, pa, lda, pb, ldb, c, ldc, init, bias, scale);
+        else Tile<TOps, TVec, Count6, Count1, TA>(kc, pa, lda, pb, ldb, c, ldc, init, bias, scale);
     }
 
     /// <summary>Where a tile of TRows rows finds A(r,p): pa[p·KStep + r·RowStride].</summary>
@@ -271,9 +282,10 @@ internal static unsafe class MatMulGemm
     private struct AStrided : IALayout { public static int RowStride => 1; public static nint KStep(int rows, int lda) => lda; }
 
     // C[TRows × TVecs·Count] += Σ_p A(r,p)·B(p,·) with A as TA lays it out and B's row p at pb + p·ldb; when init, the
-    // accumulators start at the bias row (null: zero) in every row instead of at C's old values.
+    // accumulators start at the bias row (null: zero) in every row instead of at C's old values; when scale is not null,
+    // the sums are multiplied by it (laid out as C) as they are stored.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile<TOps, TVec, TRows, TVecs, TA>(int kc, float* pa, int lda, float* pb, int ldb, float* c, int ldc, bool init, float* bias)
+    private static void Tile<TOps, TVec, TRows, TVecs, TA>(int kc, float* pa, int lda, float* pb, int ldb, float* c, int ldc, bool init, float* bias, float* scale)
         where TOps : ISimd<TVec> where TVec : struct where TRows : struct, IStaticCount where TVecs : struct, IStaticCount
         where TA : struct, IALayout
     {
@@ -325,6 +337,25 @@ internal static unsafe class MatMulGemm
                 x = TOps.Broadcast(pa[9 * aR]); r90 = TOps.MultiplyAdd(x, b0, r90); if (two) r91 = TOps.MultiplyAdd(x, b1, r91);
                 x = TOps.Broadcast(pa[10 * aR]); rA0 = TOps.MultiplyAdd(x, b0, rA0); if (two) rA1 = TOps.MultiplyAdd(x, b1, rA1);
                 x = TOps.Broadcast(pa[11 * aR]); rB0 = TOps.MultiplyAdd(x, b0, rB0); if (two) rB1 = TOps.MultiplyAdd(x, b1, rB1);
+            }
+        }
+        if (scale != null)
+        {
+            float* s = scale;
+            r00 = TOps.Multiply(r00, TOps.Load(s)); if (two) r01 = TOps.Multiply(r01, TOps.Load(s + v)); s += ldc;
+            r10 = TOps.Multiply(r10, TOps.Load(s)); if (two) r11 = TOps.Multiply(r11, TOps.Load(s + v)); s += ldc;
+            r20 = TOps.Multiply(r20, TOps.Load(s)); if (two) r21 = TOps.Multiply(r21, TOps.Load(s + v)); s += ldc;
+            r30 = TOps.Multiply(r30, TOps.Load(s)); if (two) r31 = TOps.Multiply(r31, TOps.Load(s + v)); s += ldc;
+            r40 = TOps.Multiply(r40, TOps.Load(s)); if (two) r41 = TOps.Multiply(r41, TOps.Load(s + v)); s += ldc;
+            r50 = TOps.Multiply(r50, TOps.Load(s)); if (two) r51 = TOps.Multiply(r51, TOps.Load(s + v)); s += ldc;
+            if (rows > 6)
+            {
+                r60 = TOps.Multiply(r60, TOps.Load(s)); if (two) r61 = TOps.Multiply(r61, TOps.Load(s + v)); s += ldc;
+                r70 = TOps.Multiply(r70, TOps.Load(s)); if (two) r71 = TOps.Multiply(r71, TOps.Load(s + v)); s += ldc;
+                r80 = TOps.Multiply(r80, TOps.Load(s)); if (two) r81 = TOps.Multiply(r81, TOps.Load(s + v)); s += ldc;
+                r90 = TOps.Multiply(r90, TOps.Load(s)); if (two) r91 = TOps.Multiply(r91, TOps.Load(s + v)); s += ldc;
+                rA0 = TOps.Multiply(rA0, TOps.Load(s)); if (two) rA1 = TOps.Multiply(rA1, TOps.Load(s + v)); s += ldc;
+                rB0 = TOps.Multiply(rB0, TOps.Load(s)); if (two) rB1 = TOps.Multiply(rB1, TOps.Load(s + v));
             }
         }
         TOps.Store(r00, c); if (two) TOps.Store(r01, c + v);
@@ -396,7 +427,7 @@ internal static unsafe class MatMulGemm
             {
                 float acc = op.InitC ? (op.Bias == null ? 0f : op.Bias[n]) : crow[n];
                 for (int p = 0; p < k; p++) acc = Simd128.MultiplyAdd(AAt(op, m, p), BAt(op, p, n), acc);
-                crow[n] = acc;
+                crow[n] = op.Scale == null ? acc : acc * op.Scale[(long)m * op.Ldc + n];
             }
         }
     }

@@ -71,16 +71,7 @@ internal static unsafe class CpuAttentionBlocked
                     }
                     for (int r = 0; r < 4; r++) a[r] = qkvB + (long)(r0 + Math.Min(r, rows - 1)) * c3 + h * hs;
                     Scores<TOps, TVec>(s, tp, a, kt, tp, n16, hs, scale);
-                    for (int r = 0; r < rows; r++)
-                    {
-                        float* row = s + r * tp;
-                        int live = r0 + r + 1;
-                        Softmax<TOps, TVec>(row, live, n16);
-                        float* att = Att + ((long)pair * t + r0 + r) * t;
-                        int copy = Math.Min(n16 * 16, t);
-                        new ReadOnlySpan<float>(row, copy).CopyTo(new Span<float>(att, copy));
-                        new Span<float>(att + copy, t - copy).Clear();
-                    }
+                    Softmax4<TOps, TVec>(s, tp, r0 + 1, n16, Att + ((long)pair * t + r0) * t, t, rows);
                     WeightedRows<TOps, TVec>(Out + ((long)b * t + r0) * c + h * hs, c, false, s, tp, 1, rows, qkvB + 2 * c + h * hs, c3, 0, r0 + rows, hs);
                 }
             }
@@ -106,15 +97,20 @@ internal static unsafe class CpuAttentionBlocked
         {
             int t = T, c = C, nh = NH, hs = c / nh, c3 = 3 * c, tp = Padded(t), rowsP = (t + 3) & ~3;
             float scale = 1f / MathF.Sqrt(hs);
-            float* vt = Scratch.Worker(worker), ds = vt + (long)hs * tp, p = ds + (long)rowsP * tp;
+            float* vt = Scratch.Worker(worker), ds = vt + (long)hs * tp, pCopy = ds + (long)rowsP * tp;
+            // P is read from att in place when its rows are a multiple of 16 long (zeros past each row's position, as the
+            // forward wrote them), else from a copy padded to tp (a row copy and clear per query row cost ~8 % of the pass)
+            bool inPlace = t == tp;
+            int ps = inPlace ? t : tp;
             float** a = stackalloc float*[4];
             for (int pair = start; pair < end; pair++)
             {
                 int b = pair / nh, h = pair % nh;
                 float* qkvB = Qkv + (long)b * t * c3, dqkvB = Dqkv + (long)b * t * c3, doutB = Dout + (long)b * t * c + h * hs;
                 Transpose(vt, qkvB + 2 * c + h * hs, c3, t, hs, tp);
+                float* p = inPlace ? Att + (long)pair * t * t : pCopy;
                 // P padded to tp columns (zeros), so that key blocks past T read zeros and no read leaves the tile
-                for (int r = 0; r < t; r++)
+                for (int r = 0; !inPlace && r < t; r++)
                 {
                     new ReadOnlySpan<float>(Att + ((long)pair * t + r) * t, t).CopyTo(new Span<float>(p + (long)r * tp, t));
                     new Span<float>(p + (long)r * tp + t, tp - t).Clear();
@@ -136,8 +132,10 @@ internal static unsafe class CpuAttentionBlocked
                     for (int r = 0; r < 4; r++) a[r] = doutB + (long)(r0 + Math.Min(r, rows - 1)) * c;
                     float* dsBlock = ds + (long)r0 * tp;
                     Scores<TOps, TVec>(dsBlock, tp, a, vt, tp, n16, hs, 1f); // dP = dO·Vᵀ
-                    for (int r = 0; r < rows; r++)
-                        SoftmaxBackward<TOps, TVec>(dsBlock + r * tp, p + (long)(r0 + r) * tp, n16, scale);
+                    if (rows == 4) SoftmaxBackward4<TOps, TVec>(dsBlock, tp, p + (long)r0 * ps, ps, n16, scale);
+                    else
+                        for (int r = 0; r < rows; r++)
+                            SoftmaxBackward<TOps, TVec>(dsBlock + r * tp, p + (long)(r0 + r) * ps, n16, scale);
                     // dQ[rows] += dS·K over keys 0..r0+rows-1 (dS is zero past each row's own position)
                     WeightedRows<TOps, TVec>(dqkvB + (long)r0 * c3 + h * hs, c3, true, dsBlock, tp, 1, rows, qkvB + c + h * hs, c3, 0, r0 + rows, hs);
                 }
@@ -146,7 +144,7 @@ internal static unsafe class CpuAttentionBlocked
                     int keys = Math.Min(4, t - k0);
                     // dK[keys] += dSᵀ·Q and dV[keys] += Pᵀ·dO over the query rows that see them (k0..T-1)
                     WeightedRows<TOps, TVec>(dqkvB + (long)k0 * c3 + c + h * hs, c3, true, ds + k0, 1, tp, keys, qkvB + h * hs, c3, k0, t, hs);
-                    WeightedRows<TOps, TVec>(dqkvB + (long)k0 * c3 + 2 * c + h * hs, c3, true, p + k0, 1, tp, keys, doutB, c, k0, t, hs);
+                    WeightedRows<TOps, TVec>(dqkvB + (long)k0 * c3 + 2 * c + h * hs, c3, true, p + k0, 1, ps, keys, doutB, c, k0, t, hs);
                 }
             }
         }
@@ -240,6 +238,82 @@ internal static unsafe class CpuAttentionBlocked
         }
         var inv = TOps.Broadcast(1f / TOps.Sum(sum));
         for (int i = 0; i < n; i += w) TOps.Store(TOps.Multiply(TOps.Load(row + i), inv), row + i);
+    }
+
+    // Softmax above over four rows at once, s[r·lds + ·] with live lengths live0 + r, each pass interleaving the rows: one
+    // row's passes are a chain (max → horizontal max → exps → horizontal sum → scale) that left the core waiting on
+    // latencies (0.126 of the AVX2 forward's 0.33 ms at nanogpt-cpu's shape, one row at a time). The probabilities of the
+    // first `rows` rows also go to dst[r·ldd, + dstLength), zeros past 16·n16 (the saved att rows). All four rows of s
+    // must hold finite scores.
+    private static void Softmax4<TOps, TVec>(float* s, int lds, int live0, int n16, float* dst, int ldd, int rows) where TOps : ISimd<TVec> where TVec : struct
+    {
+        int n = n16 * 16, w = TOps.Count;
+        float* s0 = s, s1 = s + lds, s2 = s + 2 * lds, s3 = s + 3 * lds;
+        var ninf = TOps.Broadcast(float.NegativeInfinity);
+        TVec m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf;
+        for (int i = 0; i < n; i += w)
+        {
+            m0 = TOps.Max(m0, TOps.SelectBelow(TOps.Load(s0 + i), i, live0, ninf));
+            m1 = TOps.Max(m1, TOps.SelectBelow(TOps.Load(s1 + i), i, live0 + 1, ninf));
+            m2 = TOps.Max(m2, TOps.SelectBelow(TOps.Load(s2 + i), i, live0 + 2, ninf));
+            m3 = TOps.Max(m3, TOps.SelectBelow(TOps.Load(s3 + i), i, live0 + 3, ninf));
+        }
+        m0 = TOps.Broadcast(TOps.MaxAcross(m0)); m1 = TOps.Broadcast(TOps.MaxAcross(m1));
+        m2 = TOps.Broadcast(TOps.MaxAcross(m2)); m3 = TOps.Broadcast(TOps.MaxAcross(m3));
+        TVec a0 = TOps.Zero, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero;
+        for (int i = 0; i < n; i += w)
+        {
+            var e0 = TOps.SelectBelow(SimdMath.Exp<TOps, TVec>(TOps.Subtract(TOps.Load(s0 + i), m0)), i, live0, TOps.Zero);
+            var e1 = TOps.SelectBelow(SimdMath.Exp<TOps, TVec>(TOps.Subtract(TOps.Load(s1 + i), m1)), i, live0 + 1, TOps.Zero);
+            var e2 = TOps.SelectBelow(SimdMath.Exp<TOps, TVec>(TOps.Subtract(TOps.Load(s2 + i), m2)), i, live0 + 2, TOps.Zero);
+            var e3 = TOps.SelectBelow(SimdMath.Exp<TOps, TVec>(TOps.Subtract(TOps.Load(s3 + i), m3)), i, live0 + 3, TOps.Zero);
+            TOps.Store(e0, s0 + i); TOps.Store(e1, s1 + i); TOps.Store(e2, s2 + i); TOps.Store(e3, s3 + i);
+            a0 = TOps.Add(a0, e0); a1 = TOps.Add(a1, e1); a2 = TOps.Add(a2, e2); a3 = TOps.Add(a3, e3);
+        }
+        a0 = TOps.Broadcast(1f / TOps.Sum(a0)); a1 = TOps.Broadcast(1f / TOps.Sum(a1));
+        a2 = TOps.Broadcast(1f / TOps.Sum(a2)); a3 = TOps.Broadcast(1f / TOps.Sum(a3));
+        for (int i = 0; i < n; i += w)
+        {
+            TOps.Store(TOps.Multiply(TOps.Load(s0 + i), a0), s0 + i); TOps.Store(TOps.Multiply(TOps.Load(s1 + i), a1), s1 + i);
+            TOps.Store(TOps.Multiply(TOps.Load(s2 + i), a2), s2 + i); TOps.Store(TOps.Multiply(TOps.Load(s3 + i), a3), s3 + i);
+        }
+        int copy = Math.Min(n, ldd);
+        for (int r = 0; r < rows; r++)
+        {
+            float* src = s + r * lds, d = dst + (long)r * ldd;
+            int j = 0;
+            for (; j + w <= copy; j += w) TOps.Store(TOps.Load(src + j), d + j);
+            for (; j < copy; j++) d[j] = src[j];
+            for (; j + w <= ldd; j += w) TOps.Store(TOps.Zero, d + j);
+            for (; j < ldd; j++) d[j] = 0f;
+        }
+    }
+
+    // SoftmaxBackward below over four rows at once (ds rows at stride ldds, p rows at stride ldp), for the same reason as
+    // Softmax4: the horizontal sum of each row's dot product is a latency the next row can overlap.
+    private static void SoftmaxBackward4<TOps, TVec>(float* ds, int ldds, float* p, int ldp, int n16, float scale) where TOps : ISimd<TVec> where TVec : struct
+    {
+        int n = n16 * 16, w = TOps.Count;
+        float* d0 = ds, d1 = ds + ldds, d2 = ds + 2 * ldds, d3 = ds + 3 * ldds;
+        float* p0 = p, p1 = p + ldp, p2 = p + 2 * ldp, p3 = p + 3 * ldp;
+        TVec t0 = TOps.Zero, t1 = TOps.Zero, t2 = TOps.Zero, t3 = TOps.Zero;
+        for (int i = 0; i < n; i += w)
+        {
+            t0 = TOps.MultiplyAdd(TOps.Load(p0 + i), TOps.Load(d0 + i), t0);
+            t1 = TOps.MultiplyAdd(TOps.Load(p1 + i), TOps.Load(d1 + i), t1);
+            t2 = TOps.MultiplyAdd(TOps.Load(p2 + i), TOps.Load(d2 + i), t2);
+            t3 = TOps.MultiplyAdd(TOps.Load(p3 + i), TOps.Load(d3 + i), t3);
+        }
+        t0 = TOps.Broadcast(TOps.Sum(t0)); t1 = TOps.Broadcast(TOps.Sum(t1));
+        t2 = TOps.Broadcast(TOps.Sum(t2)); t3 = TOps.Broadcast(TOps.Sum(t3));
+        var sc = TOps.Broadcast(scale);
+        for (int i = 0; i < n; i += w)
+        {
+            TOps.Store(TOps.Multiply(TOps.Multiply(TOps.Load(p0 + i), TOps.Subtract(TOps.Load(d0 + i), t0)), sc), d0 + i);
+            TOps.Store(TOps.Multiply(TOps.Multiply(TOps.Load(p1 + i), TOps.Subtract(TOps.Load(d1 + i), t1)), sc), d1 + i);
+            TOps.Store(TOps.Multiply(TOps.Multiply(TOps.Load(p2 + i), TOps.Subtract(TOps.Load(d2 + i), t2)), sc), d2 + i);
+            TOps.Store(TOps.Multiply(TOps.Multiply(TOps.Load(p3 + i), TOps.Subtract(TOps.Load(d3 + i), t3)), sc), d3 + i);
+        }
     }
 
     // In place: ds = scale·p ⊙ (dp − Σ_j p·dp) over [0, 16·n16) (p is zero from each row's live length on, so ds is too).

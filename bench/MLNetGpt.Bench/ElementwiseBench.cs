@@ -1,6 +1,6 @@
 // Timing of the row and elementwise kernels of a nanogpt-cpu training step (BT = 768 rows, C = 128, the MLP's 4C = 512)
 // for CpuBackend at 1 and 2 threads, at the width this process runs (bench/isa-env narrows it): GELU forward and backward
-// over BT·4C, LayerNorm forward and backward over BT×C, and a clear (Fill) of BT·4C. Best of 20 calls after a warm-up.
+// over BT·4C (and the forward that keeps its derivative, as training runs it), LayerNorm forward and backward over BT×C, and a clear (Fill) of BT·4C. Best of 20 calls after a warm-up.
 using System.Diagnostics;
 using MLNetGpt.Tensors;
 
@@ -26,6 +26,7 @@ internal static class ElementwiseBench
                 Console.WriteLine($"{{\"kernel\":\"{kernel}\",\"shape\":[{string.Join(",", shape)}],\"threads\":{threads},\"ms\":{Time(a):F4}}}");
             Line("gelu_forward", [n], () => be.GeluForward(y4, x4, n));
             Line("gelu_backward", [n], () => be.GeluBackward(dx4, x4, d4, n));
+            Line("gelu_forward_keep_derivative", [n], () => be.GeluForward(y4, dx4, x4, n)); // training's forward
             Line("layernorm_forward", [bt, c], () => be.LayerNormForward(y, mean, rstd, x, w, b, bt, c));
             Line("layernorm_backward", [bt, c], () => be.LayerNormBackward(dx, dw, db, d, x, w, mean, rstd, bt, c));
             Line("fill", [n], () => ((IComputeBackend)be).Fill(dx4, 0f)); // through the interface: older builds had only its default

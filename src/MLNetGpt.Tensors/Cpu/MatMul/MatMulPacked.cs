@@ -1,8 +1,8 @@
 // Forward matmul against a pre-packed weight (see PackedWeight): decoding with a KV cache, prefill, and the training forward.
 // Per input channel k, each of up to 4 rows' x[k] is broadcast and multiplied into the accumulators of a group of output
-// channels (AVX-512: 4 rows × 64 columns = 16 accumulators sharing each weight load; AVX2: 4 × 16; 128-bit: 4 × 8, which
-// leaves room in a 16-register file for the weight vectors and the broadcast). A single row streams the weight once, in
-// order; many rows re-read a panel from L1/L2 per group of 4 rows. Measured on Zen 5 (1 thread, AVX-512) this tile runs
+// channels (AVX-512: 4 rows × 64 columns = 16 accumulators sharing each weight load; AVX2: 4 × 16; a single row 1 × 32;
+// 128-bit: 4 × 8, which leaves room in a 16-register file for the weight vectors and the broadcast). A single row streams
+// the weight once, in order; many rows re-read a panel from L1/L2 per group of 4 rows. Measured on Zen 5 (1 thread, AVX-512) this tile runs
 // at 200–230 GFLOP/s from BT = 4 to 768 with C = 128..512, at or above the GEMM's 12×32 tile, whose per-call cost hurts
 // small BT (docs/perf/kernels.md).
 // Per output element this is the GEMM's arithmetic (start from the bias, FMA over k in increasing order), so a row
@@ -36,14 +36,13 @@ internal static unsafe class MatMulPacked
     }
 
     // TVecs vectors of columns per tile: the tile is TVecs·Count columns wide (64 for AVX-512: two panels; 16 for AVX2 and 8
-    // for 128-bit vectors: a part of one panel). Tiles never straddle a panel boundary except the AVX-512 one, which covers
-    // two whole panels.
+    // for 128-bit vectors: a part of one panel; a single row at AVX2 and AVX-512 takes one whole panel). Tiles never
+    // straddle a panel boundary except the 4-row AVX-512 one, which covers two whole panels.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Run<TOps, TVec, TVecs>(float* o, int ldo, float* x, int ldx, float* packed, float* bias, int m, int n, int k,
         int p0, int p1, float* zeroRow)
         where TOps : ISimd<TVec> where TVec : struct where TVecs : struct, IStaticCount
     {
-        int width = TVecs.Value * TOps.Count; // columns per tile
         float** rows = stackalloc float*[4];
         float* edge = stackalloc float[4 * 64 + 64]; // a partial tile's output (4 rows × up to 64), then its padded bias
         float* biasPad = edge + 4 * 64;
@@ -53,12 +52,19 @@ internal static unsafe class MatMulPacked
             int r = Math.Min(4, m - mb);
             for (int i = 0; i < 4; i++) rows[i] = i < r ? x + (long)(mb + i) * ldx : zeroRow;
             float* ob = o + (long)mb * ldo;
+            // One row (decoding a single sequence) takes a tile of one whole 32-column panel, read in order: at AVX2 four
+            // vectors, where two 16-column tiles had read every other cache line of it in two passes (GPT-2 124M decoding
+            // on one Zen 4 core: 34 → 55 tokens/s); at AVX-512 two, where a 64-column tile had read two panels side by
+            // side (48-53 → 55-56). At 128 bits four vectors (half a panel) were no faster with FMA and 13 % slower
+            // without (SSE), so those keep two.
+            int groupVecs = r != 1 ? TVecs.Value : 4 * TOps.Count == P ? 4 : 2 * TOps.Count == P ? 2 : TVecs.Value;
+            int width = groupVecs * TOps.Count; // columns per tile
             for (int col = c0; col < c1; col += width)
             {
                 int cols = Math.Min(width, c1 - col);
                 // a last tile as narrow as covers it (OC = 65's last column took a whole 4×64 tile: 0.58× OpenBLAS; OC = 32 at
                 // AVX-512 is one 32-column tile written in place, not half of a 64-column one through the edge buffer)
-                int vecs = TVecs.Value > 1 && cols <= TOps.Count ? 1 : TVecs.Value > 2 && cols <= 2 * TOps.Count ? 2 : TVecs.Value;
+                int vecs = groupVecs > 1 && cols <= TOps.Count ? 1 : groupVecs > 2 && cols <= 2 * TOps.Count ? 2 : groupVecs;
                 int tileCols = vecs * TOps.Count;
                 // weight of column j (< width) at input channel p: w[p·P + j] within its panel; a 64-wide tile spans two panels
                 float* w = packed + (long)(col / P) * k * P + col % P;
@@ -79,6 +85,7 @@ internal static unsafe class MatMulPacked
                 long stride = col + P < c1 ? (long)k * P : 0;
                 if (vecs == 1) Rows<TOps, TVec, Count1>(dst, ldd, rows, r, w, stride, bp, k);
                 else if (vecs == 2) Rows<TOps, TVec, Count2>(dst, ldd, rows, r, w, stride, bp, k);
+                else if (r == 1) Tile<TOps, TVec, Count1, Count4>(dst, ldd, rows, r, w, stride, bp, k);
                 else Rows<TOps, TVec, TVecs>(dst, ldd, rows, r, w, stride, bp, k);
                 if (!full)
                     for (int i = 0; i < r; i++)
@@ -97,7 +104,8 @@ internal static unsafe class MatMulPacked
     }
 
     // TRows rows (1, 2 or 4; r ≤ TRows are real, the others point at zeros and are not stored) × TVecs vectors of columns.
-    // Vector v of the tile reads w + (v·Count / P)·panelStride + (v·Count % P): the next panel after 32 columns.
+    // Vector v of the tile reads w + (v·Count / P)·panelStride + (v·Count % P): the next panel after 32 columns (four
+    // vectors of AVX-512 span two panels; four of AVX2 are one).
     // Accumulator aRV: row R, vector V.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile<TOps, TVec, TRows, TVecs>(float* o, int ldo, float** rows, int r, float* w, long panelStride, float* bias, int k)
@@ -105,7 +113,7 @@ internal static unsafe class MatMulPacked
     {
         int nv = TVecs.Value, vc = TOps.Count;
         float* w0 = w, w1 = w + vc, w2 = w + 2 * vc, w3 = w + 3 * vc;
-        if (nv == 4)
+        if (nv == 4 && 4 * vc > P)
         {
             // two panels of 2 vectors each (AVX-512: 16-float vectors, 32-float panels)
             w2 = w + panelStride; w3 = w + panelStride + vc;

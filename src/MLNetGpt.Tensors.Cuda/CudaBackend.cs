@@ -405,29 +405,17 @@ public sealed class CudaBackend : IComputeBackend, IDisposable
 
     /// <inheritdoc/>
     public void MatMulBackward(Span<float> dinput, Span<float> dweight, Span<float> dbias, ReadOnlySpan<float> doutput,
-        ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int bt, int c, int oc)
-    {
-        KernelChecks.CheckMatMulBackward(dinput.Length, dweight.Length, dbias.Length, doutput.Length, input.Length, weight.Length, bt, c, oc);
-        if (bt == 0) return;
-        Begin();
-        var outs = new DeviceMemory.Outputs();
-        var d = _memory.In(doutput[..(bt * oc)]);
-        var x = _memory.In(input[..(bt * c)]);
-        if (!dinput.IsEmpty)
-        {
-            var w = _memory.In(weight[..(oc * c)]);
-            var di = _memory.Out(dinput[..(bt * c)], ref outs, accumulate: true);
-            Gemm(bt, c, oc, d, oc, false, w, c, false, di, c, 1f);     // dinp += dout · W
-        }
-        var dw = _memory.Out(dweight[..(oc * c)], ref outs, accumulate: true);
-        Gemm(oc, c, bt, d, oc, true, x, c, false, dw, c, 1f);          // dW += doutᵀ · inp
-        if (!dbias.IsEmpty) ColumnSum(_memory.Out(dbias[..oc], ref outs, accumulate: true), d, bt, oc);
-        outs.Download();
-    }
+        ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int bt, int c, int oc) =>
+        Backward(dinput, [], dweight, dbias, doutput, input, weight, bt, c, oc, assign: false);
 
     /// <inheritdoc/>
     public void MatMulBackwardAssign(Span<float> dinput, ReadOnlySpan<float> dinputScale, Span<float> dweight, Span<float> dbias,
-        ReadOnlySpan<float> doutput, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int bt, int c, int oc)
+        ReadOnlySpan<float> doutput, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int bt, int c, int oc) =>
+        Backward(dinput, dinputScale, dweight, dbias, doutput, input, weight, bt, c, oc, assign: true);
+
+    // dinp (+)= dout · W (⊙ dinputScale when assigned), dW += doutᵀ · inp, db += column sums of dout.
+    private void Backward(Span<float> dinput, ReadOnlySpan<float> dinputScale, Span<float> dweight, Span<float> dbias,
+        ReadOnlySpan<float> doutput, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int bt, int c, int oc, bool assign)
     {
         KernelChecks.CheckMatMulBackward(dinput.Length, dweight.Length, dbias.Length, doutput.Length, input.Length, weight.Length, bt, c, oc);
         KernelChecks.CheckMatMulBackwardAssign(dinput.Length, dinputScale.Length, bt, c);
@@ -439,8 +427,8 @@ public sealed class CudaBackend : IComputeBackend, IDisposable
         if (!dinput.IsEmpty)
         {
             var w = _memory.In(weight[..(oc * c)]);
-            var di = _memory.Out(dinput[..(bt * c)], ref outs, accumulate: false);
-            Gemm(bt, c, oc, d, oc, false, w, c, false, di, c, 0f);     // dinp = dout · W
+            var di = _memory.Out(dinput[..(bt * c)], ref outs, accumulate: !assign);
+            Gemm(bt, c, oc, d, oc, false, w, c, false, di, c, assign ? 0f : 1f); // dinp (+)= dout · W
             if (!dinputScale.IsEmpty) _multiply(bt * c, di, _memory.In(dinputScale[..(bt * c)])); // ⊙ the kept derivative
         }
         var dw = _memory.Out(dweight[..(oc * c)], ref outs, accumulate: true);

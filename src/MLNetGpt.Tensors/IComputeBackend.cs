@@ -1,7 +1,8 @@
 // The one seam between model code and kernels: every operation a GPT needs, at the level of layers.
 // Size legend: B batch, T time, C channels, OC output channels, NH heads, hs = C/NH head size, V vocab, N element count.
 // All tensors are row-major float spans. Backward methods ADD into gradient buffers (+=), as in llm.c, so that
-// gradients of shared tensors (tied embeddings, residual streams) accumulate without extra copies.
+// gradients of shared tensors (tied embeddings, residual streams) accumulate without extra copies; MatMulBackwardAssign
+// writes its input gradient instead, for buffers that gradient starts.
 namespace MLNetGpt.Tensors;
 
 /// <summary>

@@ -78,22 +78,22 @@ public sealed unsafe class CpuBackend : IComputeBackend
 
     /// <inheritdoc/>
     public void MatMulBackward(Span<float> dinput, Span<float> dweight, Span<float> dbias, ReadOnlySpan<float> doutput,
-        ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int bt, int c, int oc)
-    {
-        KernelChecks.CheckMatMulBackward(dinput.Length, dweight.Length, dbias.Length, doutput.Length, input.Length, weight.Length, bt, c, oc);
-        fixed (float* di = dinput, dw = dweight, db = dbias, d = doutput, x = input, w = weight)
-            CpuMatMul.Backward(_pool, _scratch, Width, dinput.Length == 0 ? null : di, dw, dbias.Length == 0 ? null : db, d, x, w, bt, c, oc);
-    }
+        ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int bt, int c, int oc) =>
+        Backward(dinput, [], dweight, dbias, doutput, input, weight, bt, c, oc, assign: false);
 
     /// <inheritdoc/>
     public void MatMulBackwardAssign(Span<float> dinput, ReadOnlySpan<float> dinputScale, Span<float> dweight, Span<float> dbias,
-        ReadOnlySpan<float> doutput, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int bt, int c, int oc)
+        ReadOnlySpan<float> doutput, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int bt, int c, int oc) =>
+        Backward(dinput, dinputScale, dweight, dbias, doutput, input, weight, bt, c, oc, assign: true);
+
+    private void Backward(Span<float> dinput, ReadOnlySpan<float> dinputScale, Span<float> dweight, Span<float> dbias,
+        ReadOnlySpan<float> doutput, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, int bt, int c, int oc, bool assign)
     {
         KernelChecks.CheckMatMulBackward(dinput.Length, dweight.Length, dbias.Length, doutput.Length, input.Length, weight.Length, bt, c, oc);
         KernelChecks.CheckMatMulBackwardAssign(dinput.Length, dinputScale.Length, bt, c);
         fixed (float* di = dinput, s = dinputScale, dw = dweight, db = dbias, d = doutput, x = input, w = weight)
             CpuMatMul.Backward(_pool, _scratch, Width, dinput.Length == 0 ? null : di, dw, dbias.Length == 0 ? null : db, d, x, w, bt, c, oc,
-                assign: true, dinputScale: dinputScale.Length == 0 ? null : s);
+                assign, dinputScale.Length == 0 ? null : s);
     }
 
     /// <summary>

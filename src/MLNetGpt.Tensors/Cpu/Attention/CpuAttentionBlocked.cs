@@ -71,7 +71,8 @@ internal static unsafe class CpuAttentionBlocked
                     }
                     for (int r = 0; r < 4; r++) a[r] = qkvB + (long)(r0 + Math.Min(r, rows - 1)) * c3 + h * hs;
                     Scores<TOps, TVec>(s, tp, a, kt, tp, n16, hs, scale);
-                    Softmax4<TOps, TVec>(s, tp, r0 + 1, n16, Att + ((long)pair * t + r0) * t, t, rows);
+                    for (int r = 0; r < rows; r++)
+                        Softmax<TOps, TVec>(s + r * tp, r0 + r + 1, n16, Att + ((long)pair * t + r0 + r) * t, t);
                     WeightedRows<TOps, TVec>(Out + ((long)b * t + r0) * c + h * hs, c, false, s, tp, 1, rows, qkvB + 2 * c + h * hs, c3, 0, r0 + rows, hs);
                 }
             }
@@ -132,10 +133,8 @@ internal static unsafe class CpuAttentionBlocked
                     for (int r = 0; r < 4; r++) a[r] = doutB + (long)(r0 + Math.Min(r, rows - 1)) * c;
                     float* dsBlock = ds + (long)r0 * tp;
                     Scores<TOps, TVec>(dsBlock, tp, a, vt, tp, n16, hs, 1f); // dP = dO·Vᵀ
-                    if (rows == 4) SoftmaxBackward4<TOps, TVec>(dsBlock, tp, p + (long)r0 * ps, ps, n16, scale);
-                    else
-                        for (int r = 0; r < rows; r++)
-                            SoftmaxBackward<TOps, TVec>(dsBlock + r * tp, p + (long)(r0 + r) * ps, n16, scale);
+                    for (int r = 0; r < rows; r++)
+                        SoftmaxBackward<TOps, TVec>(dsBlock + r * tp, p + (long)(r0 + r) * ps, n16, scale);
                     // dQ[rows] += dS·K over keys 0..r0+rows-1 (dS is zero past each row's own position)
                     WeightedRows<TOps, TVec>(dqkvB + (long)r0 * c3 + h * hs, c3, true, dsBlock, tp, 1, rows, qkvB + c + h * hs, c3, 0, r0 + rows, hs);
                 }
@@ -223,8 +222,10 @@ internal static unsafe class CpuAttentionBlocked
         where TOps : ISimd<TVec> where TVec : struct =>
         Run<TOps, TVec>(n16 * 16, s, lds, false, scale, a, 1, bt, ldb, 0, hs, oneRow ? 1 : 4);
 
-    // In place over row[0, 16·n16): softmax of row[0, live), zeros after (row holds finite scores).
-    private static void Softmax<TOps, TVec>(float* row, int live, int n16) where TOps : ISimd<TVec> where TVec : struct
+    // In place over row[0, 16·n16): softmax of row[0, live), zeros after (row holds finite scores); with dst, also
+    // dst[0, dstLength) = the same probabilities, zeros past 16·n16 (the saved att row, written here rather than copied
+    // afterwards).
+    private static void Softmax<TOps, TVec>(float* row, int live, int n16, float* dst = null, int dstLength = 0) where TOps : ISimd<TVec> where TVec : struct
     {
         int n = n16 * 16, w = TOps.Count;
         var ninf = TOps.Broadcast(float.NegativeInfinity);
@@ -239,83 +240,18 @@ internal static unsafe class CpuAttentionBlocked
             sum = TOps.Add(sum, e);
         }
         var inv = TOps.Broadcast(1f / TOps.Sum(sum));
-        for (int i = 0; i < n; i += w) TOps.Store(TOps.Multiply(TOps.Load(row + i), inv), row + i);
-    }
-
-    // Softmax above over four rows at once, s[r·lds + ·] with live lengths live0 + r, each pass interleaving the rows: one
-    // row's passes are a chain (max → horizontal max → exps → horizontal sum → scale) that left the core waiting on
-    // latencies (0.126 of the AVX2 forward's 0.33 ms at nanogpt-cpu's shape, one row at a time). The probabilities of the
-    // first `rows` rows also go to dst[r·ldd, + dstLength), zeros past 16·n16 (the saved att rows). All four rows of s
-    // must hold finite scores.
-    private static void Softmax4<TOps, TVec>(float* s, int lds, int live0, int n16, float* dst, int ldd, int rows) where TOps : ISimd<TVec> where TVec : struct
-    {
-        int n = n16 * 16, w = TOps.Count;
-        float* s0 = s, s1 = s + lds, s2 = s + 2 * lds, s3 = s + 3 * lds;
-        var ninf = TOps.Broadcast(float.NegativeInfinity);
-        TVec m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf;
-        for (int i = 0; i < n; i += w)
+        int j = 0;
+        for (; j < n; j += w)
         {
-            m0 = TOps.Max(m0, TOps.SelectBelow(TOps.Load(s0 + i), i, live0, ninf));
-            m1 = TOps.Max(m1, TOps.SelectBelow(TOps.Load(s1 + i), i, live0 + 1, ninf));
-            m2 = TOps.Max(m2, TOps.SelectBelow(TOps.Load(s2 + i), i, live0 + 2, ninf));
-            m3 = TOps.Max(m3, TOps.SelectBelow(TOps.Load(s3 + i), i, live0 + 3, ninf));
+            var p = TOps.Multiply(TOps.Load(row + j), inv);
+            TOps.Store(p, row + j);
+            if (dst == null) continue;
+            if (j + w <= dstLength) TOps.Store(p, dst + j);
+            else for (int q = j; q < dstLength; q++) dst[q] = row[q];
         }
-        m0 = TOps.Broadcast(TOps.MaxAcross(m0)); m1 = TOps.Broadcast(TOps.MaxAcross(m1));
-        m2 = TOps.Broadcast(TOps.MaxAcross(m2)); m3 = TOps.Broadcast(TOps.MaxAcross(m3));
-        TVec a0 = TOps.Zero, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero;
-        for (int i = 0; i < n; i += w)
-        {
-            var e0 = TOps.SelectBelow(SimdMath.Exp<TOps, TVec>(TOps.Subtract(TOps.Load(s0 + i), m0)), i, live0, TOps.Zero);
-            var e1 = TOps.SelectBelow(SimdMath.Exp<TOps, TVec>(TOps.Subtract(TOps.Load(s1 + i), m1)), i, live0 + 1, TOps.Zero);
-            var e2 = TOps.SelectBelow(SimdMath.Exp<TOps, TVec>(TOps.Subtract(TOps.Load(s2 + i), m2)), i, live0 + 2, TOps.Zero);
-            var e3 = TOps.SelectBelow(SimdMath.Exp<TOps, TVec>(TOps.Subtract(TOps.Load(s3 + i), m3)), i, live0 + 3, TOps.Zero);
-            TOps.Store(e0, s0 + i); TOps.Store(e1, s1 + i); TOps.Store(e2, s2 + i); TOps.Store(e3, s3 + i);
-            a0 = TOps.Add(a0, e0); a1 = TOps.Add(a1, e1); a2 = TOps.Add(a2, e2); a3 = TOps.Add(a3, e3);
-        }
-        a0 = TOps.Broadcast(1f / TOps.Sum(a0)); a1 = TOps.Broadcast(1f / TOps.Sum(a1));
-        a2 = TOps.Broadcast(1f / TOps.Sum(a2)); a3 = TOps.Broadcast(1f / TOps.Sum(a3));
-        for (int i = 0; i < n; i += w)
-        {
-            TOps.Store(TOps.Multiply(TOps.Load(s0 + i), a0), s0 + i); TOps.Store(TOps.Multiply(TOps.Load(s1 + i), a1), s1 + i);
-            TOps.Store(TOps.Multiply(TOps.Load(s2 + i), a2), s2 + i); TOps.Store(TOps.Multiply(TOps.Load(s3 + i), a3), s3 + i);
-        }
-        int copy = Math.Min(n, ldd);
-        for (int r = 0; r < rows; r++)
-        {
-            float* src = s + r * lds, d = dst + (long)r * ldd;
-            int j = 0;
-            for (; j + w <= copy; j += w) TOps.Store(TOps.Load(src + j), d + j);
-            for (; j < copy; j++) d[j] = src[j];
-            for (; j + w <= ldd; j += w) TOps.Store(TOps.Zero, d + j);
-            for (; j < ldd; j++) d[j] = 0f;
-        }
-    }
-
-    // SoftmaxBackward below over four rows at once (ds rows at stride ldds, p rows at stride ldp), for the same reason as
-    // Softmax4: the horizontal sum of each row's dot product is a latency the next row can overlap.
-    private static void SoftmaxBackward4<TOps, TVec>(float* ds, int ldds, float* p, int ldp, int n16, float scale) where TOps : ISimd<TVec> where TVec : struct
-    {
-        int n = n16 * 16, w = TOps.Count;
-        float* d0 = ds, d1 = ds + ldds, d2 = ds + 2 * ldds, d3 = ds + 3 * ldds;
-        float* p0 = p, p1 = p + ldp, p2 = p + 2 * ldp, p3 = p + 3 * ldp;
-        TVec t0 = TOps.Zero, t1 = TOps.Zero, t2 = TOps.Zero, t3 = TOps.Zero;
-        for (int i = 0; i < n; i += w)
-        {
-            t0 = TOps.MultiplyAdd(TOps.Load(p0 + i), TOps.Load(d0 + i), t0);
-            t1 = TOps.MultiplyAdd(TOps.Load(p1 + i), TOps.Load(d1 + i), t1);
-            t2 = TOps.MultiplyAdd(TOps.Load(p2 + i), TOps.Load(d2 + i), t2);
-            t3 = TOps.MultiplyAdd(TOps.Load(p3 + i), TOps.Load(d3 + i), t3);
-        }
-        t0 = TOps.Broadcast(TOps.Sum(t0)); t1 = TOps.Broadcast(TOps.Sum(t1));
-        t2 = TOps.Broadcast(TOps.Sum(t2)); t3 = TOps.Broadcast(TOps.Sum(t3));
-        var sc = TOps.Broadcast(scale);
-        for (int i = 0; i < n; i += w)
-        {
-            TOps.Store(TOps.Multiply(TOps.Multiply(TOps.Load(p0 + i), TOps.Subtract(TOps.Load(d0 + i), t0)), sc), d0 + i);
-            TOps.Store(TOps.Multiply(TOps.Multiply(TOps.Load(p1 + i), TOps.Subtract(TOps.Load(d1 + i), t1)), sc), d1 + i);
-            TOps.Store(TOps.Multiply(TOps.Multiply(TOps.Load(p2 + i), TOps.Subtract(TOps.Load(d2 + i), t2)), sc), d2 + i);
-            TOps.Store(TOps.Multiply(TOps.Multiply(TOps.Load(p3 + i), TOps.Subtract(TOps.Load(d3 + i), t3)), sc), d3 + i);
-        }
+        if (dst == null) return;
+        for (; j + w <= dstLength; j += w) TOps.Store(TOps.Zero, dst + j);
+        for (; j < dstLength; j++) dst[j] = 0f;
     }
 
     // In place: ds = scale·p ⊙ (dp − Σ_j p·dp) over [0, 16·n16) (p is zero from each row's live length on, so ds is too).

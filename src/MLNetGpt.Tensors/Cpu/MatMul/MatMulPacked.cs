@@ -2,9 +2,9 @@
 // Per input channel k, each of up to 4 rows' x[k] is broadcast and multiplied into the accumulators of a group of output
 // channels (AVX-512: 4 rows × 64 columns = 16 accumulators sharing each weight load; AVX2: 4 × 16; a single row 1 × 32;
 // 128-bit: 4 × 8, which leaves room in a 16-register file for the weight vectors and the broadcast). A single row streams
-// the weight once, in order; many rows re-read a panel from L1/L2 per group of 4 rows. Measured on Zen 5 (1 thread, AVX-512) this tile runs
-// at 200–230 GFLOP/s from BT = 4 to 768 with C = 128..512, at or above the GEMM's 12×32 tile, whose per-call cost hurts
-// small BT (docs/perf/kernels.md).
+// the weight once, in order; many rows re-read a panel from L1/L2 per group of 4 rows. Measured on Zen 5 (1 thread,
+// AVX-512) this tile runs at 200–230 GFLOP/s from BT = 4 to 768 with C = 128..512, at or above the GEMM's 12×32 tile,
+// whose per-call cost hurts small BT (docs/perf/kernels.md).
 // Per output element this is the GEMM's arithmetic (start from the bias, FMA over k in increasing order), so a row
 // computed here equals bitwise the same row computed by the GEMM, packed or not, in any batch, on any thread count, and at
 // every width with FMA.

@@ -795,7 +795,7 @@ public sealed class CudaBackend : IComputeBackend, IDisposable
 
     /// <inheritdoc/>
     public void AdamW(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> m, Span<float> v,
-        float learningRate, float beta1, float beta2, float eps, float weightDecay, int step)
+        float learningRate, float beta1, float beta2, float eps, float weightDecay, int step, float gradientScale = 1f)
     {
         int n = parameters.Length;
         KernelChecks.CheckElementwise(n, gradients.Length, m.Length, v.Length);
@@ -810,7 +810,7 @@ public sealed class CudaBackend : IComputeBackend, IDisposable
         _adamw(n, pv, g, mv, vv, new AdamWArgs
         {
             LearningRate = learningRate, Beta1 = beta1, Beta2 = beta2, Eps = eps, WeightDecay = weightDecay,
-            C1 = 1f - MathF.Pow(beta1, step), C2 = 1f - MathF.Pow(beta2, step),
+            C1 = 1f - MathF.Pow(beta1, step), C2 = 1f - MathF.Pow(beta2, step), GradientScale = gradientScale,
         });
         outs.Download();
     }

@@ -11,7 +11,7 @@ namespace MLNetGpt.Tensors.Cuda;
 /// <summary>Scalars of <see cref="Kernels.AdamW"/>: the bias corrections c1 = 1-β1^step and c2 = 1-β2^step come from the host.</summary>
 internal struct AdamWArgs
 {
-    public float LearningRate, Beta1, Beta2, Eps, WeightDecay, C1, C2;
+    public float LearningRate, Beta1, Beta2, Eps, WeightDecay, C1, C2, GradientScale;
 }
 
 /// <summary>Scalars of the dropout kernels.</summary>
@@ -104,7 +104,7 @@ internal static class Kernels
     /// <summary>ReferenceBackend.AdamW, one element per thread, the same operations in the same order.</summary>
     public static void AdamW(Index1D i, ArrayView<float> parameters, ArrayView<float> gradients, ArrayView<float> m, ArrayView<float> v, AdamWArgs a)
     {
-        float g = gradients[i];
+        float g = gradients[i] * a.GradientScale;
         float mi = a.Beta1 * m[i] + (1f - a.Beta1) * g;
         float vi = a.Beta2 * v[i] + (1f - a.Beta2) * g * g;
         m[i] = mi;

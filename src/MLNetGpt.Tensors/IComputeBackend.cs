@@ -141,9 +141,11 @@ public interface IComputeBackend
     /// One AdamW step over a slice (PyTorch semantics, decoupled weight decay):
     /// m = β1 m + (1-β1) g; v = β2 v + (1-β2) g²; m̂ = m/(1-β1^step); v̂ = v/(1-β2^step);
     /// param -= lr (m̂ / (√v̂ + eps) + weightDecay·param). <paramref name="step"/> starts at 1.
+    /// g is gradients[i]·<paramref name="gradientScale"/> (the gradient-norm clip's factor, applied here rather than in a
+    /// pass of its own; the gradients are not changed).
     /// </summary>
     void AdamW(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> m, Span<float> v,
-        float learningRate, float beta1, float beta2, float eps, float weightDecay, int step);
+        float learningRate, float beta1, float beta2, float eps, float weightDecay, int step, float gradientScale = 1f);
 
     /// <summary>Σ x² in double precision (for the global gradient norm).</summary>
     double SumOfSquares(ReadOnlySpan<float> x);

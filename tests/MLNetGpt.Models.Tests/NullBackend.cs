@@ -30,7 +30,7 @@ internal sealed class NullBackend : IComputeBackend
     public void DropoutBackward(Span<float> dinput, ReadOnlySpan<float> doutput, float p, ulong seed, int n) { }
     public void SoftmaxCrossEntropyForward(Span<float> losses, Span<float> probs, ReadOnlySpan<float> logits, ReadOnlySpan<int> targets, int bt, int v) { }
     public void SoftmaxCrossEntropyBackward(Span<float> dlogits, ReadOnlySpan<float> dlosses, ReadOnlySpan<float> probs, ReadOnlySpan<int> targets, int bt, int v) { }
-    public void AdamW(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> m, Span<float> v, float learningRate, float beta1, float beta2, float eps, float weightDecay, int step) { }
+    public void AdamW(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> m, Span<float> v, float learningRate, float beta1, float beta2, float eps, float weightDecay, int step, float gradientScale = 1f) { }
     public double SumOfSquares(ReadOnlySpan<float> x) => 0;
     public void Scale(Span<float> x, float scale) { }
 }

@@ -294,13 +294,14 @@ public sealed class CudaKernelTests
         var v0 = Tests.Gpu.Random(n, 4, 0.1f).Select(Math.Abs).ToArray();
         float[] ep = (float[])p0.Clone(), em = (float[])m0.Clone(), ev = (float[])v0.Clone();
         float[] p = (float[])p0.Clone(), m = (float[])m0.Clone(), v = (float[])v0.Clone();
+        // steps 2 and 3 with the clip's gradient factor (the reference applies it as it reads g, as the kernels must)
         for (int step = 1; step <= 3; step++)
-            Ref.AdamW(ep, g, em, ev, 1e-2f, 0.9f, 0.95f, 1e-8f, 0.1f, step);
+            Ref.AdamW(ep, g, em, ev, 1e-2f, 0.9f, 0.95f, 1e-8f, 0.1f, step, step == 1 ? 1f : 0.37f);
         double expectedSum = Ref.SumOfSquares(g), sum = 0;
         OnGpu(attached, () =>
         {
             for (int step = 1; step <= 3; step++)
-                Gpu.AdamW(p, g, m, v, 1e-2f, 0.9f, 0.95f, 1e-8f, 0.1f, step);
+                Gpu.AdamW(p, g, m, v, 1e-2f, 0.9f, 0.95f, 1e-8f, 0.1f, step, step == 1 ? 1f : 0.37f);
             sum = Gpu.SumOfSquares(g);
         }, p, g, m, v);
         Tests.Gpu.AssertClose(ep, p, Tol, "params");

@@ -55,6 +55,14 @@ public sealed class CpuKernelTests
             R.AdamW(p1, d, m1, v1, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 3);
             be.AdamW(p2, d, m2, v2, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 3);
             AssertClose(p1, p2, 1e-6, "adamw param"); AssertClose(m1, m2, 1e-6, "adamw m"); AssertClose(v1, v2, 1e-6, "adamw v");
+            // with the clip's gradient factor: the same as scaling the gradients first, bit for bit, and the gradients untouched
+            var (p3, m3, v3, d3) = ((float[])p2.Clone(), (float[])m2.Clone(), (float[])v2.Clone(), (float[])d.Clone());
+            be.Scale(d3, 0.37f);
+            be.AdamW(p3, d3, m3, v3, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 4);
+            var dBefore = (float[])d.Clone();
+            be.AdamW(p2, d, m2, v2, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 4, 0.37f);
+            AssertClose(p3, p2, 0, "adamw param, scaled gradients"); AssertClose(m3, m2, 0, "adamw m, scaled gradients");
+            AssertClose(v3, v2, 0, "adamw v, scaled gradients"); AssertClose(dBefore, d, 0, "adamw left its gradients as they were");
             Assert.AreEqual(R.SumOfSquares(x), be.SumOfSquares(x), 1e-9 * (1 + R.SumOfSquares(x)), "sum of squares");
             var (s1, s2) = ((float[])x.Clone(), (float[])x.Clone());
             R.Scale(s1, 0.37f); be.Scale(s2, 0.37f);

@@ -233,11 +233,13 @@ public sealed class ReferenceGradientTests
         var ep = p.Select(x => (double)x).ToArray(); var em = m.Select(x => (double)x).ToArray(); var ev = v.Select(x => (double)x).ToArray();
         for (int step = 1; step <= 2; step++)
         {
-            R.AdamW(p, g, m, v, lr, b1, b2, eps, wd, step);
+            float gs = step == 2 ? 0.5f : 1f; // the second step with a clip's gradient factor
+            R.AdamW(p, g, m, v, lr, b1, b2, eps, wd, step, gs);
             for (int i = 0; i < p.Length; i++)
             {
-                em[i] = 0.9 * em[i] + 0.1 * g[i];
-                ev[i] = 0.95 * ev[i] + 0.05 * g[i] * (double)g[i];
+                double gi = g[i] * (double)gs;
+                em[i] = 0.9 * em[i] + 0.1 * gi;
+                ev[i] = 0.95 * ev[i] + 0.05 * gi * gi;
                 double mh = em[i] / (1 - Math.Pow(0.9, step)), vh = ev[i] / (1 - Math.Pow(0.95, step));
                 ep[i] -= 0.01 * (mh / (Math.Sqrt(vh) + 1e-8) + 0.1 * ep[i]);
                 Assert.AreEqual(em[i], m[i], 1e-6, $"m[{i}] step {step}");

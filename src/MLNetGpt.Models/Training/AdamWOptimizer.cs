@@ -7,8 +7,8 @@ namespace MLNetGpt.Models.Training;
 internal static class AdamWOptimizer
 {
     /// <summary>
-    /// Clips the global gradient norm (PyTorch's clip_grad_norm_: scale by max_norm / (norm + 1e-6) when below 1), then runs
-    /// AdamW on every parameter slice with weight decay only on slices marked as decaying. Returns the norm before clipping
+    /// Clips the global gradient norm (PyTorch's clip_grad_norm_: scale by max_norm / (norm + 1e-6) when below 1; AdamW
+    /// applies the factor as it reads the gradients, which stay unscaled), then runs AdamW on every parameter slice with weight decay only on slices marked as decaying. Returns the norm before clipping
     /// (NaN when clipping is off: the norm is then not computed).
     /// <paramref name="step"/> counts from 1.
     /// </summary>
@@ -17,11 +17,12 @@ internal static class AdamWOptimizer
         var be = model.Backend;
         var grads = model.Gradients;
         double norm = double.NaN;
+        float scale = 1f; // the clip's factor, applied by AdamW as it reads each gradient (a pass over them saved)
         if (o.GradientClip > 0)
         {
             norm = Math.Sqrt(be.SumOfSquares(grads.Span));
             double coef = o.GradientClip / (norm + 1e-6);
-            if (coef < 1.0) be.Scale(grads.Span, (float)coef);
+            if (coef < 1.0) scale = (float)coef;
         }
         // One AdamW call per run of adjacent slices with the same decay flag (GPT layouts put all decaying tensors first).
         var p = model.Parameters;
@@ -35,7 +36,7 @@ internal static class AdamWOptimizer
             while (j < slices.Count && slices[j].Decays == decays && slices[j].Offset == end) end += slices[j++].Length;
             int n = end - start;
             be.AdamW(p.Data.AsSpan(start, n), grads.Data.AsSpan(start, n), m.Data.AsSpan(start, n), v.Data.AsSpan(start, n),
-                learningRate, o.Beta1, o.Beta2, o.Epsilon, decays ? o.WeightDecay : 0f, step);
+                learningRate, o.Beta1, o.Beta2, o.Epsilon, decays ? o.WeightDecay : 0f, step, scale);
             i = j;
         }
         return norm;

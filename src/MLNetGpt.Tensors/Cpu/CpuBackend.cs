@@ -356,7 +356,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
 
     /// <inheritdoc/>
     public void AdamW(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> m, Span<float> v,
-        float learningRate, float beta1, float beta2, float eps, float weightDecay, int step)
+        float learningRate, float beta1, float beta2, float eps, float weightDecay, int step, float gradientScale = 1f)
     {
         int n = parameters.Length;
         KernelChecks.CheckElementwise(n, gradients.Length, m.Length, v.Length);
@@ -366,8 +366,8 @@ public sealed unsafe class CpuBackend : IComputeBackend
             var body = new CpuElementwise.AdamWBody
             {
                 Width = Width,
-                P = p, G = g, M = mm, V = vv, N = n, Lr = learningRate, Beta1 = beta1, Beta2 = beta2, Eps = eps, Wd = weightDecay,
-                C1 = 1f - MathF.Pow(beta1, step), C2 = 1f - MathF.Pow(beta2, step),
+                P = p, G = g, M = mm, V = vv, N = n, Gs = gradientScale, Lr = learningRate, Beta1 = beta1, Beta2 = beta2, Eps = eps, Wd = weightDecay,
+                Rc1 = 1f / (1f - MathF.Pow(beta1, step)), Rc2 = 1f / (1f - MathF.Pow(beta2, step)),
             };
             // AdamW streams four arrays laid out by parameter, which no other kernel's partition matches: with 2 threads a
             // nanogpt-cpu update (0.8M parameters) took 0.74 ms split and 0.62 ms on the calling thread (1 thread: 0.54).

@@ -42,46 +42,45 @@ internal static unsafe class CpuElementwise
             }
         }
 
-        // 0.5·x·(1 + tanh(u)) = x·σ(2u) = x / (1 + e^(−2u)): one exp and one division per element. TKeep.Value = 1 also
-        // stores the derivative (see GeluBackwardBody for its form), from the same e and σ.
+        // 0.5·x·(1 + tanh(u)) = x·σ(2u) = x / (1 + e), e = e^(−2u): one exp and one division per element. TKeep.Value = 1
+        // also stores the derivative σ + x·σ·(e·σ)·2u' (see GeluBackwardBody) from the same e and σ. The constants are
+        // folded so that −2u = x·(c1 + c2·x²) and 2u' = d1 + d2·x² are an FMA each, and x·σ is shared with the output:
+        // 30 vector operations a vector instead of 38 (AVX2, Zen 4, 393,216 elements: 0.325 → 0.27 ms, ~20 cycles a vector,
+        // where the stores to a 1.5 MB output beyond L2 now weigh as much as the arithmetic).
         private readonly long Run<TOps, TVec, TKeep>(long i, long e) where TOps : ISimd<TVec> where TVec : struct where TKeep : struct, IStaticCount
         {
-            var s2 = TOps.Broadcast(-2f * GeluS); var a = TOps.Broadcast(0.044715f); var one = TOps.Broadcast(1f);
-            var s = TOps.Broadcast(GeluS); var a3 = TOps.Broadcast(3f * 0.044715f); var two = TOps.Broadcast(2f);
+            var c1 = TOps.Broadcast(-2f * GeluS); var c2 = TOps.Broadcast(-2f * GeluS * 0.044715f); var one = TOps.Broadcast(1f);
+            var d1 = TOps.Broadcast(2f * GeluS); var d2 = TOps.Broadcast(2f * GeluS * 3f * 0.044715f);
             bool keep = TKeep.Value != 0;
             int w = TOps.Count;
             // Two independent vectors per iteration, written out interleaved (the one-vector loop below repeats the formula
-            // on purpose): one GELU is a chain of ~30 dependent operations and the core overlaps two. The same formula in an
+            // on purpose): one GELU is a chain of ~25 dependent operations and the core overlaps two. The same formula in an
             // inlined helper called twice ran 10-15 % slower at AVX2 and SSE (the JIT emits the two chains one after the other).
             for (; i + 2 * w <= e; i += 2 * w)
             {
                 var x0 = TOps.Load(In + i); var x1 = TOps.Load(In + i + w);
                 var q0 = TOps.Multiply(x0, x0); var q1 = TOps.Multiply(x1, x1);
-                var u0 = TOps.Multiply(s2, TOps.Add(x0, TOps.Multiply(TOps.Multiply(TOps.Multiply(a, x0), x0), x0)));
-                var u1 = TOps.Multiply(s2, TOps.Add(x1, TOps.Multiply(TOps.Multiply(TOps.Multiply(a, x1), x1), x1)));
-                var e0 = SimdMath.Exp<TOps, TVec>(u0); var e1 = SimdMath.Exp<TOps, TVec>(u1);
+                var e0 = SimdMath.Exp<TOps, TVec>(TOps.Multiply(x0, TOps.MultiplyAdd(c2, q0, c1)));
+                var e1 = SimdMath.Exp<TOps, TVec>(TOps.Multiply(x1, TOps.MultiplyAdd(c2, q1, c1)));
                 var g0 = TOps.Reciprocal(TOps.Add(one, e0)); var g1 = TOps.Reciprocal(TOps.Add(one, e1));
-                TOps.Store(TOps.Multiply(x0, g0), Out + i);
-                TOps.Store(TOps.Multiply(x1, g1), Out + i + w);
+                var o0 = TOps.Multiply(x0, g0); var o1 = TOps.Multiply(x1, g1);
+                TOps.Store(o0, Out + i);
+                TOps.Store(o1, Out + i + w);
                 if (keep)
                 {
-                    var d0 = TOps.Multiply(s, TOps.Add(one, TOps.Multiply(a3, q0))); var d1 = TOps.Multiply(s, TOps.Add(one, TOps.Multiply(a3, q1)));
-                    TOps.Store(TOps.Add(g0, TOps.Multiply(TOps.Multiply(TOps.Multiply(TOps.Multiply(two, x0), g0), TOps.Multiply(e0, g0)), d0)), Derivative + i);
-                    TOps.Store(TOps.Add(g1, TOps.Multiply(TOps.Multiply(TOps.Multiply(TOps.Multiply(two, x1), g1), TOps.Multiply(e1, g1)), d1)), Derivative + i + w);
+                    TOps.Store(TOps.MultiplyAdd(TOps.Multiply(o0, TOps.Multiply(e0, g0)), TOps.MultiplyAdd(d2, q0, d1), g0), Derivative + i);
+                    TOps.Store(TOps.MultiplyAdd(TOps.Multiply(o1, TOps.Multiply(e1, g1)), TOps.MultiplyAdd(d2, q1, d1), g1), Derivative + i + w);
                 }
             }
             for (; i + TOps.Count <= e; i += TOps.Count)
             {
                 var x = TOps.Load(In + i);
-                var u2 = TOps.Multiply(s2, TOps.Add(x, TOps.Multiply(TOps.Multiply(TOps.Multiply(a, x), x), x)));
-                var ex = SimdMath.Exp<TOps, TVec>(u2);
+                var q = TOps.Multiply(x, x);
+                var ex = SimdMath.Exp<TOps, TVec>(TOps.Multiply(x, TOps.MultiplyAdd(c2, q, c1)));
                 var g = TOps.Reciprocal(TOps.Add(one, ex));
-                TOps.Store(TOps.Multiply(x, g), Out + i);
-                if (keep)
-                {
-                    var du = TOps.Multiply(s, TOps.Add(one, TOps.Multiply(a3, TOps.Multiply(x, x))));
-                    TOps.Store(TOps.Add(g, TOps.Multiply(TOps.Multiply(TOps.Multiply(TOps.Multiply(two, x), g), TOps.Multiply(ex, g)), du)), Derivative + i);
-                }
+                var o = TOps.Multiply(x, g);
+                TOps.Store(o, Out + i);
+                if (keep) TOps.Store(TOps.MultiplyAdd(TOps.Multiply(o, TOps.Multiply(ex, g)), TOps.MultiplyAdd(d2, q, d1), g), Derivative + i);
             }
             return i;
         }
@@ -228,7 +227,10 @@ internal static unsafe class CpuElementwise
     {
         public float* P, G, M, V; public long N;
         public SimdWidth Width;
-        public float Lr, Beta1, Beta2, Eps, Wd, C1, C2;
+        /// <summary>The gradients' factor (the norm clip's; 1: none).</summary>
+        public float Gs;
+        /// <summary>1 / (1 − β1^step) and 1 / (1 − β2^step): the bias corrections as multiplies.</summary>
+        public float Lr, Beta1, Beta2, Eps, Wd, Rc1, Rc2;
 
         public readonly void Execute(int start, int end, int worker)
         {
@@ -242,30 +244,32 @@ internal static unsafe class CpuElementwise
             };
             for (; i < e; i++)
             {
-                float g = G[i];
+                float g = G[i] * Gs;
                 float m = M[i] = Beta1 * M[i] + (1f - Beta1) * g;
                 float v = V[i] = Beta2 * V[i] + (1f - Beta2) * g * g;
-                float mh = m / C1, vh = v / C2;
+                float mh = m * Rc1, vh = v * Rc2;
                 P[i] -= Lr * (mh / (MathF.Sqrt(vh) + Eps) + Wd * P[i]);
             }
         }
 
         // The scalar tail's formula, operation for operation (products, then sums; no fused multiply-adds), so every element
-        // gets the same bits whichever loop updates it.
+        // gets the same bits whichever loop updates it. The bias corrections multiply by reciprocals (the reference divides):
+        // the update was bound by the divider, with three divisions and a square root a vector; one of each is left
+        // (AVX2, Zen 4, nanogpt-cpu's 804,096 parameters: 0.42 → 0.28 ms, `MLNetGpt.Bench elementwise`).
         private readonly long Run<TOps, TVec>(long i, long e) where TOps : ISimd<TVec> where TVec : struct
         {
             var b1 = TOps.Broadcast(Beta1); var ob1 = TOps.Broadcast(1f - Beta1);
             var b2 = TOps.Broadcast(Beta2); var ob2 = TOps.Broadcast(1f - Beta2);
-            var c1 = TOps.Broadcast(C1); var c2 = TOps.Broadcast(C2);
-            var lr = TOps.Broadcast(Lr); var eps = TOps.Broadcast(Eps); var wd = TOps.Broadcast(Wd);
+            var c1 = TOps.Broadcast(Rc1); var c2 = TOps.Broadcast(Rc2);
+            var lr = TOps.Broadcast(Lr); var eps = TOps.Broadcast(Eps); var wd = TOps.Broadcast(Wd); var gs = TOps.Broadcast(Gs);
             for (; i + TOps.Count <= e; i += TOps.Count)
             {
-                var g = TOps.Load(G + i);
+                var g = TOps.Multiply(TOps.Load(G + i), gs);
                 var m = TOps.Add(TOps.Multiply(b1, TOps.Load(M + i)), TOps.Multiply(ob1, g));
                 var v = TOps.Add(TOps.Multiply(b2, TOps.Load(V + i)), TOps.Multiply(TOps.Multiply(ob2, g), g));
                 TOps.Store(m, M + i); TOps.Store(v, V + i);
                 var p = TOps.Load(P + i);
-                var mh = TOps.Divide(m, c1); var vh = TOps.Divide(v, c2);
+                var mh = TOps.Multiply(m, c1); var vh = TOps.Multiply(v, c2);
                 var step = TOps.Add(TOps.Divide(mh, TOps.Add(TOps.Sqrt(vh), eps)), TOps.Multiply(wd, p));
                 TOps.Store(TOps.Subtract(p, TOps.Multiply(lr, step)), P + i);
             }

@@ -440,7 +440,7 @@ public sealed class ReferenceBackend : IComputeBackend
 
     /// <inheritdoc/>
     public void AdamW(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> m, Span<float> v,
-        float learningRate, float beta1, float beta2, float eps, float weightDecay, int step)
+        float learningRate, float beta1, float beta2, float eps, float weightDecay, int step, float gradientScale = 1f)
     {
         int n = parameters.Length;
         KernelChecks.CheckElementwise(n, gradients.Length, m.Length, v.Length);
@@ -448,7 +448,7 @@ public sealed class ReferenceBackend : IComputeBackend
         float c1 = 1f - MathF.Pow(beta1, step), c2 = 1f - MathF.Pow(beta2, step);
         for (int i = 0; i < n; i++)
         {
-            float g = gradients[i];
+            float g = gradients[i] * gradientScale;
             m[i] = beta1 * m[i] + (1f - beta1) * g;
             v[i] = beta2 * v[i] + (1f - beta2) * g * g;
             float mh = m[i] / c1, vh = v[i] / c2;

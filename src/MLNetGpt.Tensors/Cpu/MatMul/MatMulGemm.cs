@@ -181,7 +181,26 @@ internal static unsafe class MatMulGemm
                             // column: 0.89× OpenBLAS at AVX2). 12 accumulators, a B vector and a broadcast fit 16 registers;
                             // the row buffer holds rows up to a multiple of 12 (zeros past mc).
                             int rowStep = nr <= TOps.Count && tileRows == 6 && layout == LayoutRows ? 12 : tileRows;
-                            for (int ir = 0; ir < mc; ir += rowStep)
+                            // The full tiles of this column strip run in one kernel call, which also fetches each next
+                            // tile's C lines (see below): per tile, the driver's bookkeeping and a call had cost ~3 % of
+                            // the tile's own time at K = 128.
+                            int full = nr == tileCols || nr == TOps.Count ? mc / rowStep : 0;
+                            if (full > 0)
+                            {
+                                int col = jc + jr + sub;
+                                long at = (long)ic * op.Ldc + col;
+                                float* pa = layout == LayoutStrided ? op.A + (long)pc * op.Lda + ic : aBuf;
+                                nint aTile = layout switch { LayoutRows => (nint)rowStep * AS, LayoutStrided => rowStep, _ => (nint)rowStep * kc };
+                                // after the strip: the partial tile below it, else the top of the next column strip
+                                float* after = full * rowStep < mc ? op.C + at + (long)full * rowStep * op.Ldc
+                                    : sub + tileCols < panelWidth || jr + panelWidth < nc ? op.C + (long)ic * op.Ldc + col + tileCols : null;
+                                Kernel<TOps, TVec>(nr == TOps.Count, rowStep == 12, layout, full, kc, pa, aTile, op.Lda, pb, panelWidth, op.C + at, op.Ldc,
+                                    init, op.Bias == null ? null : op.Bias + col, last && op.Scale != null ? op.Scale + at : null, after);
+                            }
+                            // the rest are partial tiles (fewer rows, or columns past N): the same kernel on a copy (one vector
+                            // wide when that covers it: OC = 65's last column); padding rows and columns hold whatever the
+                            // scratch held, each element being independent, and are discarded
+                            for (int ir = full * rowStep; ir < mc; ir += rowStep)
                             {
                                 int mr = Math.Min(rowStep, mc - ir);
                                 int tileLayout = layout == LayoutStrided && mr < tileRows ? LayoutPacked : layout;
@@ -194,42 +213,18 @@ internal static unsafe class MatMulGemm
                                 int col = jc + jr + sub;
                                 long at = (long)(ic + ir) * op.Ldc + col;
                                 float* ct = op.C + at, scale = last && op.Scale != null ? op.Scale + at : null;
-                                // C's lines for the next tile (below this one, or the top of the next column strip) are
-                                // fetched while this one runs: a tile of K = 128 takes ~200 ns, a store to a line that is
-                                // not in cache waits on memory. In a training step the outputs are cold (a step's
-                                // activations exceed L2): AVX2 forward at (768, 128, 384) ran 85 GFLOP/s in place against
-                                // 107 in isolation, 98 with this.
-                                if (Sse.IsSupported)
+                                if (Sse.IsSupported && (ir + rowStep < mc || sub + tileCols < panelWidth || jr + panelWidth < nc))
                                 {
-                                    float* next = ir + rowStep < mc ? ct + (long)rowStep * op.Ldc
-                                        : op.C + (long)ic * op.Ldc + col + tileCols;
-                                    if (ir + rowStep < mc || sub + tileCols < panelWidth || jr + panelWidth < nc)
-                                        for (int r = 0; r < rowStep; r++)
-                                        {
-                                            Sse.Prefetch0(next + (long)r * op.Ldc);
-                                            Sse.Prefetch0(next + (long)r * op.Ldc + tileCols - 1);
-                                            if (scale == null) continue;
-                                            float* nextScale = op.Scale + (next - op.C);
-                                            Sse.Prefetch0(nextScale + (long)r * op.Ldc);
-                                            Sse.Prefetch0(nextScale + (long)r * op.Ldc + tileCols - 1);
-                                        }
+                                    float* next = ir + rowStep < mc ? ct + (long)rowStep * op.Ldc : op.C + (long)ic * op.Ldc + col + tileCols;
+                                    PrefetchTile(next, op.Ldc, rowStep, tileCols, scale == null ? 0 : op.Scale - op.C);
                                 }
-                                if (mr == rowStep && (nr == tileCols || nr == TOps.Count))
-                                    Kernel<TOps, TVec>(nr == TOps.Count, rowStep == 12, tileLayout, kc, pa, op.Lda, pb, panelWidth, ct, op.Ldc,
-                                        init, op.Bias == null ? null : op.Bias + col, scale);
-                                else
-                                {
-                                    // partial tile: the same kernel on a copy (one vector wide when that covers it: OC = 65's
-                                    // last column); padding rows and columns hold whatever the scratch held, each element
-                                    // being independent, and are discarded
-                                    for (int r = 0; r < mr; r++)
-                                        for (int q = 0; q < nr; q++)
-                                            edge[r * NR + q] = !init ? ct[(long)r * op.Ldc + q] : op.Bias == null ? 0f : op.Bias[col + q];
-                                    Kernel<TOps, TVec>(nr <= TOps.Count, rowStep == 12, tileLayout, kc, pa, op.Lda, pb, panelWidth, edge, NR, false, null, null);
-                                    for (int r = 0; r < mr; r++)
-                                        for (int q = 0; q < nr; q++)
-                                            ct[(long)r * op.Ldc + q] = scale == null ? edge[r * NR + q] : edge[r * NR + q] * scale[(long)r * op.Ldc + q];
-                                }
+                                for (int r = 0; r < mr; r++)
+                                    for (int q = 0; q < nr; q++)
+                                        edge[r * NR + q] = !init ? ct[(long)r * op.Ldc + q] : op.Bias == null ? 0f : op.Bias[col + q];
+                                Kernel<TOps, TVec>(nr <= TOps.Count, rowStep == 12, tileLayout, 1, kc, pa, 0, op.Lda, pb, panelWidth, edge, NR, false, null, null, null);
+                                for (int r = 0; r < mr; r++)
+                                    for (int q = 0; q < nr; q++)
+                                        ct[(long)r * op.Ldc + q] = scale == null ? edge[r * NR + q] : edge[r * NR + q] * scale[(long)r * op.Ldc + q];
                             }
                         }
                     }
@@ -245,27 +240,72 @@ internal static unsafe class MatMulGemm
     private const int LayoutRows = 0, LayoutPacked = 1, LayoutStrided = 2;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Kernel<TOps, TVec>(bool narrow, bool twelve, int layout, int kc, float* pa, int lda, float* pb, int ldb, float* c, int ldc,
-        bool init, float* bias, float* scale) where TOps : ISimd<TVec> where TVec : struct
+    private static void Kernel<TOps, TVec>(bool narrow, bool twelve, int layout, int tiles, int kc, float* pa, nint aTile, int lda, float* pb, int ldb,
+        float* c, int ldc, bool init, float* bias, float* scale, float* after) where TOps : ISimd<TVec> where TVec : struct
     {
-        if (layout == LayoutRows) Kernel<TOps, TVec, ARows>(narrow, twelve, kc, pa, 0, pb, ldb, c, ldc, init, bias, scale);
-        else if (layout == LayoutPacked) Kernel<TOps, TVec, APacked>(narrow, false, kc, pa, 0, pb, ldb, c, ldc, init, bias, scale);
-        else Kernel<TOps, TVec, AStrided>(narrow, false, kc, pa, lda, pb, ldb, c, ldc, init, bias, scale);
+        var t = new Strip(tiles, aTile, after);
+        if (layout == LayoutRows) Kernel<TOps, TVec, ARows>(narrow, twelve, t, kc, pa, 0, pb, ldb, c, ldc, init, bias, scale);
+        else if (layout == LayoutPacked) Kernel<TOps, TVec, APacked>(narrow, false, t, kc, pa, 0, pb, ldb, c, ldc, init, bias, scale);
+        else Kernel<TOps, TVec, AStrided>(narrow, false, t, kc, pa, lda, pb, ldb, c, ldc, init, bias, scale);
+    }
+
+    /// <summary>A column strip of tiles: how many, floats from one tile's A to the next one's, and where the C lines after
+    /// the last tile are (null: none to fetch).</summary>
+    private readonly struct Strip(int tiles, nint aTile, float* after)
+    {
+        public readonly int Tiles = tiles;
+        public readonly nint ATile = aTile;
+        public readonly float* After = after;
     }
 
     // twelve: a narrow tile of 12 rows at a 6-row width (row-buffer layout only)
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Kernel<TOps, TVec, TA>(bool narrow, bool twelve, int kc, float* pa, int lda, float* pb, int ldb, float* c, int ldc,
+    private static void Kernel<TOps, TVec, TA>(bool narrow, bool twelve, in Strip s, int kc, float* pa, int lda, float* pb, int ldb, float* c, int ldc,
         bool init, float* bias, float* scale) where TOps : ISimd<TVec> where TVec : struct where TA : struct, IALayout
     {
         if (TOps.GemmRows == 12)
         {
-            if (narrow) Tile<TOps, TVec, Count12, Count1, TA>(kc, pa, lda, pb, ldb, c, ldc, init, bias, scale);
-            else Tile<TOps, TVec, Count12, Count2, TA>(kc, pa, lda, pb, ldb, c, ldc, init, bias, scale);
+            if (narrow) Tiles<TOps, TVec, Count12, Count1, TA>(s, kc, pa, lda, pb, ldb, c, ldc, init, bias, scale);
+            else Tiles<TOps, TVec, Count12, Count2, TA>(s, kc, pa, lda, pb, ldb, c, ldc, init, bias, scale);
         }
-        else if (!narrow) Tile<TOps, TVec, Count6, Count2, TA>(kc, pa, lda, pb, ldb, c, ldc, init, bias, scale);
-        else if (twelve) Tile<TOps, TVec, Count12, Count1, TA>(kc, pa, lda, pb, ldb, c, ldc, init, bias, scale);
-        else Tile<TOps, TVec, Count6, Count1, TA>(kc, pa, lda, pb, ldb, c, ldc, init, bias, scale);
+        else if (!narrow) Tiles<TOps, TVec, Count6, Count2, TA>(s, kc, pa, lda, pb, ldb, c, ldc, init, bias, scale);
+        else if (twelve) Tiles<TOps, TVec, Count12, Count1, TA>(s, kc, pa, lda, pb, ldb, c, ldc, init, bias, scale);
+        else Tiles<TOps, TVec, Count6, Count1, TA>(s, kc, pa, lda, pb, ldb, c, ldc, init, bias, scale);
+    }
+
+    // The tiles of a strip, one below the other: C, scale and A advance by a tile each; while a tile runs, the next one's C
+    // (and scale) lines are fetched.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tiles<TOps, TVec, TRows, TVecs, TA>(in Strip s, int kc, float* pa, int lda, float* pb, int ldb, float* c, int ldc,
+        bool init, float* bias, float* scale) where TOps : ISimd<TVec> where TVec : struct where TRows : struct, IStaticCount
+        where TVecs : struct, IStaticCount where TA : struct, IALayout
+    {
+        nint cTile = (nint)TRows.Value * ldc, aTile = s.ATile;
+        long scaleOffset = scale == null ? 0 : scale - c;
+        for (int t = 0; t < s.Tiles; t++, pa += aTile, c += cTile)
+        {
+            float* next = t + 1 < s.Tiles ? c + cTile : s.After;
+            if (Sse.IsSupported && next != null) PrefetchTile(next, ldc, TRows.Value, TVecs.Value * TOps.Count, scaleOffset);
+            Tile<TOps, TVec, TRows, TVecs, TA>(kc, pa, lda, pb, ldb, c, ldc, init, bias, scale == null ? null : c + scaleOffset);
+        }
+    }
+
+    // C's lines for the next tile (below this one, or the top of the next column strip) are fetched while this one runs: a
+    // tile of K = 128 takes ~200 ns, a store to a line that is not in cache waits on memory. In a training step the outputs
+    // are cold (a step's activations exceed L2): AVX2 forward at (768, 128, 384) ran 85 GFLOP/s in place against 107 in
+    // isolation, 98 with this. scaleOffset (when not 0): floats from C to the scale laid out as C, fetched alike.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchTile(float* next, int ldc, int rows, int cols, long scaleOffset)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            float* p = next + (long)r * ldc;
+            Sse.Prefetch0(p);
+            Sse.Prefetch0(p + cols - 1);
+            if (scaleOffset == 0) continue;
+            Sse.Prefetch0(p + scaleOffset);
+            Sse.Prefetch0(p + scaleOffset + cols - 1);
+        }
     }
 
     /// <summary>Where a tile of TRows rows finds A(r,p): pa[p·KStep + r·RowStride].</summary>

@@ -449,11 +449,14 @@ internal static unsafe class MatMulGemm
         }
     }
 
-    // A short copy of 6, 8, 12, 16 or 32 floats with 128-bit moves (a memmove call per row would cost as much as the copy).
+    // A short copy of 6, 8, 12, 16 or 32 floats with 256- or 128-bit moves (a memmove call per row would cost as much as
+    // the copy).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Copy(float* dst, float* src, int n)
     {
         int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= n; i += 8) Vector256.Store(Vector256.Load(src + i), dst + i);
         for (; i + 4 <= n; i += 4) Vector128.Store(Vector128.Load(src + i), dst + i);
         for (; i < n; i++) dst[i] = src[i];
     }

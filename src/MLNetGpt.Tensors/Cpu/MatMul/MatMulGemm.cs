@@ -1,9 +1,10 @@
 // The matmul engine: C[m,n] += Σ_k A(m,k)·B(k,n) as a Goto-style blocked GEMM, written once over the SIMD width (ISimd):
 // an MR × 2-vector register tile (AVX-512 12×32, AVX2 6×16, NEON 12×8, SSE 6×8: MR·2 accumulators, two B vectors and
 // a broadcast fill the register file), per k two B vectors and MR broadcasts feed 2·MR FMAs.
-// A comes either as rows over k (inp, dout: copied into a constant-stride row buffer) or as rows over m (doutᵀ for dW:
-// packed [k][MR]); B comes as rows over n (W for dinp, inp for dW: packed per block into [k][NR] panels of NR = 32
-// columns) or pre-packed panels (Wᵀ for forward, see PackedWeight). A tile narrower than a panel reads its columns of it.
+// A comes either as rows over k (inp, dout: read in place at 6-row widths, else copied into a constant-stride row buffer)
+// or as rows over m (doutᵀ for dW: read in place or packed [k][MR]); B comes as rows over n (W for dinp, inp for dW:
+// packed per block into [k][NR] panels of NR = 32 columns) or pre-packed panels (Wᵀ for forward, see PackedWeight). A tile
+// narrower than a panel reads its columns of it.
 //
 // Determinism: every C element is an FMA chain over k in increasing order starting from C's old value, whichever tile,
 // block, thread, BT or width computes it (k blocks are visited in order and partial sums live in C; edge tiles run the
@@ -130,7 +131,12 @@ internal static unsafe class MatMulGemm
         // reads (1 thread, Zen 4, AVX2: dW at (768, 128, 384) 0.89 → 0.94 × OpenBLAS, (768, 512, 128) 0.91 → 0.93), while
         // at lecture shapes (lda 1152-1536 or N 1536) the strided reads lost 5-10 %.
         bool strided = !op.ARowsOverK && op.Lda <= 512 && n1 - n0 <= 512;
-        int layout = op.ARowsOverK ? LayoutRows : strided ? LayoutStrided : LayoutPacked;
+        // A as rows over k (inp for the forward, dout for dinp) is read in place at 6-row widths, each next tile's rows fetched
+        // into L2 during the first column strip over them: copying it to the row buffer first read it cold with nothing to
+        // overlap (1 thread, AVX2, Zen 4: a nanogpt-cpu step 45.9 → 45.0 ms, alternating runs). Not when its rows are a
+        // multiple of 4 KB apart (6 rows in one L1 set), nor for 12-row tiles (eleven row offsets would not stay in registers).
+        bool rowsInPlace = op.ARowsOverK && tileRows == 6 && (op.Lda & 1023) != 0;
+        int layout = rowsInPlace ? LayoutRowsInPlace : op.ARowsOverK ? LayoutRows : strided ? LayoutStrided : LayoutPacked;
         for (int jc = n0; jc < n1; jc += Math.Min(ncBlock, n1 - jc))
         {
             int nc = Math.Min(ncBlock, n1 - jc);
@@ -161,7 +167,13 @@ internal static unsafe class MatMulGemm
                     // the forward's first k block starts its accumulators at the bias (or zero) instead of loading C: C is
                     // written once and never read (a separate pass that set C to the bias cost ~5 % of each forward)
                     bool init = op.InitC && pc == 0, last = pc + kc >= k;
-                    if (op.ARowsOverK) CopyRowsA(aBuf, op.A + (long)ic * op.Lda + pc, op.Lda, kc, mc);
+                    bool copied = false; // rows in place: whether the row buffer holds all of this block's rows
+                    if (rowsInPlace)
+                    {
+                        // the last, partial tile is copied (reading it in place would run past the last row of A)
+                        if (mc % tileRows != 0) CopyRowsA(aBuf, op.A + (long)(ic + mc - mc % tileRows) * op.Lda + pc, op.Lda, kc, mc % tileRows);
+                    }
+                    else if (op.ARowsOverK) CopyRowsA(aBuf, op.A + (long)ic * op.Lda + pc, op.Lda, kc, mc);
                     else if (!strided) PackPanels(aBuf, op.A + (long)pc * op.Lda + ic, op.Lda, kc, mc, tileRows);
                     else if (mc % tileRows != 0)
                     {
@@ -179,8 +191,16 @@ internal static unsafe class MatMulGemm
                             // A tile one vector wide at a 6-row width runs 12 rows: with 6 accumulators, each taking one FMA
                             // per k step, the FMA latency (4 cycles), not the FMA units, set its pace (OC = 65's last
                             // column: 0.89× OpenBLAS at AVX2). 12 accumulators, a B vector and a broadcast fit 16 registers;
-                            // the row buffer holds rows up to a multiple of 12 (zeros past mc).
-                            int rowStep = nr <= TOps.Count && tileRows == 6 && layout == LayoutRows ? 12 : tileRows;
+                            // the row buffer holds rows up to a multiple of 12 (zeros past mc); with rows in place, the block
+                            // is copied there for such a strip (the last one).
+                            int stripLayout = layout;
+                            if (rowsInPlace && nr <= TOps.Count)
+                            {
+                                if (!copied) CopyRowsA(aBuf, op.A + (long)ic * op.Lda + pc, op.Lda, kc, mc);
+                                copied = true;
+                                stripLayout = LayoutRows;
+                            }
+                            int rowStep = nr <= TOps.Count && tileRows == 6 && stripLayout == LayoutRows ? 12 : tileRows;
                             // The full tiles of this column strip run in one kernel call, which also fetches each next
                             // tile's C lines (see below): per tile, the driver's bookkeeping and a call had cost ~3 % of
                             // the tile's own time at K = 128.
@@ -189,13 +209,22 @@ internal static unsafe class MatMulGemm
                             {
                                 int col = jc + jr + sub;
                                 long at = (long)ic * op.Ldc + col;
-                                float* pa = layout == LayoutStrided ? op.A + (long)pc * op.Lda + ic : aBuf;
-                                nint aTile = layout switch { LayoutRows => (nint)rowStep * AS, LayoutStrided => rowStep, _ => (nint)rowStep * kc };
+                                float* pa = stripLayout switch
+                                {
+                                    LayoutStrided => op.A + (long)pc * op.Lda + ic,
+                                    LayoutRowsInPlace => op.A + (long)ic * op.Lda + pc,
+                                    _ => aBuf,
+                                };
+                                nint aTile = stripLayout switch
+                                {
+                                    LayoutRows => (nint)rowStep * AS, LayoutStrided => rowStep, LayoutRowsInPlace => (nint)rowStep * op.Lda, _ => (nint)rowStep * kc,
+                                };
                                 // after the strip: the partial tile below it, else the top of the next column strip
                                 float* after = full * rowStep < mc ? op.C + at + (long)full * rowStep * op.Ldc
                                     : sub + tileCols < panelWidth || jr + panelWidth < nc ? op.C + (long)ic * op.Ldc + col + tileCols : null;
-                                Kernel<TOps, TVec>(nr == TOps.Count, rowStep == 12, layout, full, kc, pa, aTile, op.Lda, pb, panelWidth, op.C + at, op.Ldc,
-                                    init, op.Bias == null ? null : op.Bias + col, last && op.Scale != null ? op.Scale + at : null, after);
+                                Kernel<TOps, TVec>(nr == TOps.Count, rowStep == 12, stripLayout, full, kc, pa, aTile, op.Lda, pb, panelWidth, op.C + at, op.Ldc,
+                                    init, op.Bias == null ? null : op.Bias + col, last && op.Scale != null ? op.Scale + at : null, after,
+                                    stripLayout == LayoutRowsInPlace && jr == 0 && sub == 0);
                             }
                             // the rest are partial tiles (fewer rows, or columns past N): the same kernel on a copy (one vector
                             // wide when that covers it: OC = 65's last column); padding rows and columns hold whatever the
@@ -203,10 +232,12 @@ internal static unsafe class MatMulGemm
                             for (int ir = full * rowStep; ir < mc; ir += rowStep)
                             {
                                 int mr = Math.Min(rowStep, mc - ir);
-                                int tileLayout = layout == LayoutStrided && mr < tileRows ? LayoutPacked : layout;
+                                int tileLayout = stripLayout == LayoutStrided && mr < tileRows ? LayoutPacked
+                                    : stripLayout == LayoutRowsInPlace && mr < tileRows ? LayoutRows : stripLayout;
                                 float* pa = tileLayout switch
                                 {
-                                    LayoutRows => aBuf + (long)ir * AS,
+                                    LayoutRows => aBuf + (rowsInPlace && !copied ? 0 : (long)ir * AS),
+                                    LayoutRowsInPlace => op.A + (long)(ic + ir) * op.Lda + pc,
                                     LayoutStrided => op.A + (long)pc * op.Lda + ic + ir,
                                     _ => strided ? aBuf : aBuf + (long)ir * kc,
                                 };
@@ -237,25 +268,28 @@ internal static unsafe class MatMulGemm
     // e.g. the edge of OC = 65) halves the wasted FMAs. The per-element arithmetic is the same FMA chain in every variant.
     // The A layout is a type argument so that the broadcasts' offsets are constants folded into the addressing: with
     // runtime strides the JIT recomputed five row offsets per k step and the AVX2 loop was front-end bound.
-    private const int LayoutRows = 0, LayoutPacked = 1, LayoutStrided = 2;
+    private const int LayoutRows = 0, LayoutPacked = 1, LayoutStrided = 2, LayoutRowsInPlace = 3;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Kernel<TOps, TVec>(bool narrow, bool twelve, int layout, int tiles, int kc, float* pa, nint aTile, int lda, float* pb, int ldb,
-        float* c, int ldc, bool init, float* bias, float* scale, float* after) where TOps : ISimd<TVec> where TVec : struct
+        float* c, int ldc, bool init, float* bias, float* scale, float* after, bool fetchA = false) where TOps : ISimd<TVec> where TVec : struct
     {
-        var t = new Strip(tiles, aTile, after);
+        var t = new Strip(tiles, aTile, after, fetchA);
         if (layout == LayoutRows) Kernel<TOps, TVec, ARows>(narrow, twelve, t, kc, pa, 0, pb, ldb, c, ldc, init, bias, scale);
         else if (layout == LayoutPacked) Kernel<TOps, TVec, APacked>(narrow, false, t, kc, pa, 0, pb, ldb, c, ldc, init, bias, scale);
+        else if (layout == LayoutRowsInPlace) Kernel<TOps, TVec, ARowsInPlace>(narrow, false, t, kc, pa, lda, pb, ldb, c, ldc, init, bias, scale);
         else Kernel<TOps, TVec, AStrided>(narrow, false, t, kc, pa, lda, pb, ldb, c, ldc, init, bias, scale);
     }
 
     /// <summary>A column strip of tiles: how many, floats from one tile's A to the next one's, and where the C lines after
     /// the last tile are (null: none to fetch).</summary>
-    private readonly struct Strip(int tiles, nint aTile, float* after)
+    private readonly struct Strip(int tiles, nint aTile, float* after, bool fetchA)
     {
         public readonly int Tiles = tiles;
         public readonly nint ATile = aTile;
         public readonly float* After = after;
+        /// <summary>Fetch each next tile's A rows (read in place, the first strip over them) into L2.</summary>
+        public readonly bool FetchA = fetchA;
     }
 
     // twelve: a narrow tile of 12 rows at a 6-row width (row-buffer layout only)
@@ -286,6 +320,9 @@ internal static unsafe class MatMulGemm
         {
             float* next = t + 1 < s.Tiles ? c + cTile : s.After;
             if (Sse.IsSupported && next != null) PrefetchTile(next, ldc, TRows.Value, TVecs.Value * TOps.Count, scaleOffset);
+            if (Sse.IsSupported && s.FetchA && t + 1 < s.Tiles)
+                for (int r = 0; r < TRows.Value; r++)
+                    for (int q = 0; q < kc; q += 16) Sse.Prefetch1(pa + aTile + (long)r * lda + q);
             Tile<TOps, TVec, TRows, TVecs, TA>(kc, pa, lda, pb, ldb, c, ldc, init, bias, scale == null ? null : c + scaleOffset);
         }
     }
@@ -312,16 +349,18 @@ internal static unsafe class MatMulGemm
     private interface IALayout
     {
         /// <summary>Floats from A(r,p) to A(r+1,p).</summary>
-        static abstract int RowStride { get; }
+        static abstract nint RowStride(int lda);
         /// <summary>Floats from A(r,p) to A(r,p+1) for a tile of <paramref name="rows"/> rows (lda: A's own stride).</summary>
         static abstract nint KStep(int rows, int lda);
     }
     /// <summary>Rows over k in the row buffer: A(r,p) = pa[r·AS + p].</summary>
-    private struct ARows : IALayout { public static int RowStride => AS; public static nint KStep(int rows, int lda) => 1; }
+    private struct ARows : IALayout { public static nint RowStride(int lda) => AS; public static nint KStep(int rows, int lda) => 1; }
+    /// <summary>Rows over k in place: A(r,p) = pa[r·lda + p].</summary>
+    private struct ARowsInPlace : IALayout { public static nint RowStride(int lda) => lda; public static nint KStep(int rows, int lda) => 1; }
     /// <summary>Packed [k][TRows]: A(r,p) = pa[p·TRows + r].</summary>
-    private struct APacked : IALayout { public static int RowStride => 1; public static nint KStep(int rows, int lda) => rows; }
+    private struct APacked : IALayout { public static nint RowStride(int lda) => 1; public static nint KStep(int rows, int lda) => rows; }
     /// <summary>Aᵀ in place: A(r,p) = pa[p·lda + r].</summary>
-    private struct AStrided : IALayout { public static int RowStride => 1; public static nint KStep(int rows, int lda) => lda; }
+    private struct AStrided : IALayout { public static nint RowStride(int lda) => 1; public static nint KStep(int rows, int lda) => lda; }
 
     // C[TRows × TVecs·Count] += Σ_p A(r,p)·B(p,·) with A as TA lays it out and B's row p at pb + p·ldb; when init, the
     // accumulators start at the bias row (null: zero) in every row instead of at C's old values; when scale is not null,
@@ -332,7 +371,8 @@ internal static unsafe class MatMulGemm
         where TA : struct, IALayout
     {
         int rows = TRows.Value, v = TOps.Count;
-        nint aR = TA.RowStride, aK = TA.KStep(TRows.Value, lda), bStep = ldb;
+        nint aR = TA.RowStride(lda), aK = TA.KStep(TRows.Value, lda), bStep = ldb;
+        nint a2 = 2 * aR, a3 = 3 * aR, a4 = 4 * aR, a5 = 5 * aR; // hoisted: a runtime stride (rows in place) stays in registers
         bool two = TVecs.Value == 2;
         TVec r00 = default, r01 = default, r10 = default, r11 = default, r20 = default, r21 = default, r30 = default, r31 = default;
         TVec r40 = default, r41 = default, r50 = default, r51 = default, r60 = default, r61 = default, r70 = default, r71 = default;
@@ -367,10 +407,10 @@ internal static unsafe class MatMulGemm
             var b1 = two ? TOps.Load(pb + v) : b0;
             var x = TOps.Broadcast(pa[0]); r00 = TOps.MultiplyAdd(x, b0, r00); if (two) r01 = TOps.MultiplyAdd(x, b1, r01);
             x = TOps.Broadcast(pa[aR]); r10 = TOps.MultiplyAdd(x, b0, r10); if (two) r11 = TOps.MultiplyAdd(x, b1, r11);
-            x = TOps.Broadcast(pa[2 * aR]); r20 = TOps.MultiplyAdd(x, b0, r20); if (two) r21 = TOps.MultiplyAdd(x, b1, r21);
-            x = TOps.Broadcast(pa[3 * aR]); r30 = TOps.MultiplyAdd(x, b0, r30); if (two) r31 = TOps.MultiplyAdd(x, b1, r31);
-            x = TOps.Broadcast(pa[4 * aR]); r40 = TOps.MultiplyAdd(x, b0, r40); if (two) r41 = TOps.MultiplyAdd(x, b1, r41);
-            x = TOps.Broadcast(pa[5 * aR]); r50 = TOps.MultiplyAdd(x, b0, r50); if (two) r51 = TOps.MultiplyAdd(x, b1, r51);
+            x = TOps.Broadcast(pa[a2]); r20 = TOps.MultiplyAdd(x, b0, r20); if (two) r21 = TOps.MultiplyAdd(x, b1, r21);
+            x = TOps.Broadcast(pa[a3]); r30 = TOps.MultiplyAdd(x, b0, r30); if (two) r31 = TOps.MultiplyAdd(x, b1, r31);
+            x = TOps.Broadcast(pa[a4]); r40 = TOps.MultiplyAdd(x, b0, r40); if (two) r41 = TOps.MultiplyAdd(x, b1, r41);
+            x = TOps.Broadcast(pa[a5]); r50 = TOps.MultiplyAdd(x, b0, r50); if (two) r51 = TOps.MultiplyAdd(x, b1, r51);
             if (rows > 6)
             {
                 x = TOps.Broadcast(pa[6 * aR]); r60 = TOps.MultiplyAdd(x, b0, r60); if (two) r61 = TOps.MultiplyAdd(x, b1, r61);

@@ -67,10 +67,21 @@ internal static unsafe class CpuRows
             {
                 float* x = In + (long)row * c;
                 float* o = Out + (long)row * c;
-                float m = TensorPrimitives.Sum(new ReadOnlySpan<float>(x, c)) / c;
+                // the mean over two accumulators (TensorPrimitives.Sum took ~120 cycles a 128-float row: 0.5 % of an AVX2 step)
+                float sum = 0;
+                int k = 0;
+                if (c >= w)
+                {
+                    var s0 = TOps.Zero; var s1 = TOps.Zero;
+                    for (; k + 2 * w <= c; k += 2 * w) { s0 = TOps.Add(s0, TOps.Load(x + k)); s1 = TOps.Add(s1, TOps.Load(x + k + w)); }
+                    for (; k + w <= c; k += w) s0 = TOps.Add(s0, TOps.Load(x + k));
+                    sum = TOps.Sum(TOps.Add(s0, s1));
+                }
+                for (; k < c; k++) sum += x[k];
+                float m = sum / c;
                 // two-pass variance: Σ (x - m)² is stable where E[x²] - m² is not
                 float var = 0;
-                int k = 0;
+                k = 0;
                 if (c >= w)
                 {
                     // two accumulators: one is a chain of C/w dependent adds (AVX2, C = 128: 16 × 3 cycles a row)

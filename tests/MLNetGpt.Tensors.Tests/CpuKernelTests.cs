@@ -209,4 +209,20 @@ public sealed class CpuKernelTests
         run(R, e); run(be, a);
         AssertClose(e, a, tol, what);
     }
+
+    [TestMethod]
+    public unsafe void TransposeBlocksMoveEveryElement()
+    {
+        // source and destination strides wider than the blocks, as the weight packing and attention pass them
+        var src = Random(8 * 11, 1); var dst = Enumerable.Repeat(float.NaN, 8 * 13).ToArray();
+        fixed (float* s = src, d = dst)
+        {
+            SimdMath.Transpose4x4(s, 11, d, 13);
+            for (int i = 0; i < 4; i++) for (int j = 0; j < 4; j++) Assert.AreEqual(src[j * 11 + i], dst[i * 13 + j], $"4x4 [{i},{j}]");
+            if (!System.Runtime.Intrinsics.X86.Avx.IsSupported) return;
+            SimdMath.Transpose8x8(s, 11, d, 13);
+            for (int i = 0; i < 8; i++) for (int j = 0; j < 8; j++) Assert.AreEqual(src[j * 11 + i], dst[i * 13 + j], $"8x8 [{i},{j}]");
+            for (int i = 0; i < 8; i++) for (int j = 8; j < 13; j++) Assert.IsTrue(float.IsNaN(dst[i * 13 + j]), "wrote past the block");
+        }
+    }
 }

@@ -207,6 +207,9 @@ internal static unsafe class CpuAttentionBlocked
     private static void Transpose(float* dst, float* src, int lds, int t, int hs, int tp)
     {
         int j0 = 0;
+        if (System.Runtime.Intrinsics.X86.Avx.IsSupported) // 8×8 blocks (hs is a multiple of 16), then 4×4
+            for (; j0 + 8 <= t; j0 += 8)
+                for (int d = 0; d < hs; d += 8) SimdMath.Transpose8x8(src + (long)j0 * lds + d, lds, dst + (long)d * tp + j0, tp);
         for (; j0 + 4 <= t; j0 += 4)
             for (int d = 0; d < hs; d += 4) SimdMath.Transpose4x4(src + (long)j0 * lds + d, lds, dst + (long)d * tp + j0, tp);
         for (int j = j0; j < t; j++)

@@ -58,7 +58,7 @@ internal static unsafe class MatMulGemm
     public static void PackTransposed(SimdWidth width, float* dst, float* w, int ldw, int n, int k, int p0, int p1)
     {
         Vector512<float>* t = stackalloc Vector512<float>[16];
-        bool transpose16 = width == SimdWidth.Vector512;
+        bool transpose16 = width == SimdWidth.Vector512, transpose8 = width == SimdWidth.Vector256 && Avx.IsSupported;
         for (int p = p0; p < p1; p++)
         {
             float* d = dst + (long)p * k * NR;
@@ -74,6 +74,9 @@ internal static unsafe class MatMulGemm
                         for (int i = 0; i < 16; i++) t[i].Store(d + (long)(kb + i) * NR + 16 * half);
                     }
             }
+            if (transpose8 && nr == NR)
+                for (; kb + 8 <= k; kb += 8)
+                    for (int j = 0; j < NR; j += 8) SimdMath.Transpose8x8(w + (long)(nb + j) * ldw + kb, ldw, d + (long)kb * NR + j, NR);
             // other widths and partial panels: 4×4 blocks in 128-bit registers, then the odd rows and columns one by one
             for (; kb + 4 <= k; kb += 4)
             {

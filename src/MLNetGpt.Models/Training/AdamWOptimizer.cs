@@ -8,7 +8,8 @@ internal static class AdamWOptimizer
 {
     /// <summary>
     /// Clips the global gradient norm (PyTorch's clip_grad_norm_: scale by max_norm / (norm + 1e-6) when below 1; AdamW
-    /// applies the factor as it reads the gradients, which stay unscaled), then runs AdamW on every parameter slice with weight decay only on slices marked as decaying. Returns the norm before clipping
+    /// applies the factor as it reads the gradients, which stay unscaled), then runs AdamW on every parameter slice with
+    /// weight decay only on slices marked as decaying. Returns the norm before clipping
     /// (NaN when clipping is off: the norm is then not computed).
     /// <paramref name="step"/> counts from 1.
     /// </summary>

@@ -44,14 +44,26 @@ foreach (var (bt, c, oc) in shapes)
             if (only != null && kernel != only) continue;
             var run = MatMulCase.Create(bt, c, oc, threads);
             double flops = 2.0 * bt * c * oc;
-            double ours = Measure(() => run.Ours(kernel), flops, quick, evict);
-            double blas = double.NaN;
-            if (!noBlas)
+            double ours, blas = double.NaN;
+            if (threads == 1 && !noBlas && evict is null)
             {
-                Thread.Sleep(200); // let our idle workers go to sleep
-                OpenBlas.SetNumThreads(threads);
-                blas = Measure(() => run.Blas(kernel), flops, quick, evict);
-                Thread.Sleep(1000); // OpenBLAS workers spin for a while after a call (they slowed our 2-thread runs at 300 ms)
+                // one thread: our batches and OpenBLAS's alternate, so that a slow spell of this shared machine (another
+                // VM's load lasts seconds) falls on both sides alike instead of on whichever ran then
+                OpenBlas.SetNumThreads(1);
+                (ours, blas) = MeasureAlternating(() => run.Ours(kernel), () => run.Blas(kernel), flops, quick);
+            }
+            else
+            {
+                // two threads (or --cold): one side after the other, each given an idle machine: idle workers of
+                // either side spin for a while after a call
+                ours = Measure(() => run.Ours(kernel), flops, quick, evict);
+                if (!noBlas)
+                {
+                    Thread.Sleep(200); // let our idle workers go to sleep
+                    OpenBlas.SetNumThreads(threads);
+                    blas = Measure(() => run.Blas(kernel), flops, quick, evict);
+                    Thread.Sleep(1000); // OpenBLAS workers spin for a while after a call (they slowed our 2-thread runs at 300 ms)
+                }
             }
             double peak = threads == 1 ? peak1 : peak2;
             Console.WriteLine($"{{\"kernel\":\"{kernel}\",\"shape\":[{bt},{c},{oc}],\"threads\":{threads},\"gflops\":{ours:F1},\"openblas_gflops\":{blas:F1},\"ratio\":{ours / blas:F3},\"of_peak\":{ours / peak:F3}}}");
@@ -78,13 +90,34 @@ static double Measure(Action call, double flops, bool quick, byte[]? evict = nul
         return flops / best / 1e9;
     }
     int batches = quick ? 3 : 7;
-    for (int b = 0; b < batches; b++)
-    {
-        int reps = 0;
-        long start = Stopwatch.GetTimestamp();
-        double elapsed;
-        do { call(); reps++; elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds; } while (elapsed < 0.04 || reps < 3);
-        best = Math.Min(best, elapsed / reps);
-    }
+    for (int b = 0; b < batches; b++) best = Math.Min(best, Batch(call));
     return flops / best / 1e9;
+}
+
+// Both sides warmed up, then their batches alternately; the best of each: GFLOP/s.
+static (double A, double B) MeasureAlternating(Action a, Action b, double flops, bool quick)
+{
+    foreach (var call in new[] { a, b })
+    {
+        long warm = Stopwatch.GetTimestamp();
+        do call(); while (Stopwatch.GetElapsedTime(warm).TotalSeconds < 0.3);
+    }
+    double bestA = double.MaxValue, bestB = double.MaxValue;
+    int batches = quick ? 3 : 7;
+    for (int i = 0; i < batches; i++)
+    {
+        bestA = Math.Min(bestA, Batch(a));
+        bestB = Math.Min(bestB, Batch(b));
+    }
+    return (flops / bestA / 1e9, flops / bestB / 1e9);
+}
+
+// Seconds per call over a batch of at least 40 ms and 3 calls.
+static double Batch(Action call)
+{
+    int reps = 0;
+    long start = Stopwatch.GetTimestamp();
+    double elapsed;
+    do { call(); reps++; elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds; } while (elapsed < 0.04 || reps < 3);
+    return elapsed / reps;
 }

@@ -28,6 +28,11 @@ public sealed class MatMulTests
         yield return [45, 70, 512];
         // the forward over a pre-packed weight below 512 bits takes k blocks of 768: three blocks, the last partial
         yield return [37, 1600, 45];
+        // at 6-row widths a last strip one vector wide runs 12-row tiles over rows of A read in place (full, partial
+        // columns, partial rows), and dW's Aᵀ in place ends in 4-row tiles when OC % 6 is 2 or 4
+        yield return [37, 70, 24];
+        yield return [26, 40, 56];
+        yield return [50, 24, 134];
     }
 
     [TestMethod]

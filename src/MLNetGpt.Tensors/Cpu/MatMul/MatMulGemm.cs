@@ -170,7 +170,6 @@ internal static unsafe class MatMulGemm
                     // the forward's first k block starts its accumulators at the bias (or zero) instead of loading C: C is
                     // written once and never read (a separate pass that set C to the bias cost ~5 % of each forward)
                     bool init = op.InitC && pc == 0, last = pc + kc >= k;
-                    bool copied = false; // rows in place: whether the row buffer holds all of this block's rows
                     if (rowsInPlace)
                     {
                         // the last, partial tile is copied (reading it in place would run past the last row of A)
@@ -194,20 +193,23 @@ internal static unsafe class MatMulGemm
                             // A tile one vector wide at a 6-row width runs 12 rows: with 6 accumulators, each taking one FMA
                             // per k step, the FMA latency (4 cycles), not the FMA units, set its pace (OC = 65's last
                             // column: 0.89× OpenBLAS at AVX2). 12 accumulators, a B vector and a broadcast fit 16 registers;
-                            // the row buffer holds rows up to a multiple of 12 (zeros past mc); with rows in place, the block
-                            // is copied there for such a strip (the last one).
+                            // the row buffer holds rows up to a multiple of 12 (zeros past mc); rows in place are read as
+                            // two halves of 6 (copying the block to the row buffer for this strip took a quarter of its time:
+                            // AVX2 forward at (768, 128, 65) 87 → 92 GFLOP/s, at (768, 128, 8) 58 → 72).
                             int stripLayout = layout;
-                            if (rowsInPlace && nr <= TOps.Count)
-                            {
-                                if (!copied) CopyRowsA(aBuf, op.A + (long)ic * op.Lda + pc, op.Lda, kc, mc);
-                                copied = true;
-                                stripLayout = LayoutRows;
-                            }
-                            int rowStep = nr <= TOps.Count && tileRows == 6 && stripLayout == LayoutRows ? 12 : tileRows;
+                            int rowStep = nr <= TOps.Count && tileRows == 6 && stripLayout is LayoutRows or LayoutRowsInPlace ? 12 : tileRows;
                             // The full tiles of this column strip run in one kernel call, which also fetches each next
                             // tile's C lines (see below): per tile, the driver's bookkeeping and a call had cost ~3 % of
                             // the tile's own time at K = 128.
                             int full = nr == tileCols || nr == TOps.Count ? mc / rowStep : 0;
+                            // Aᵀ in place at a 6-row width: a rest of 2 or 4 rows runs as 4-row tiles (M = 128 = 120 + 6 + 2
+                            // had run a 6-row tile on a copy for the last 2 rows: AVX2 dW at (768, 512, 128) 97.4 → 101.4 GFLOP/s)
+                            int fours = 0;
+                            if (stripLayout == LayoutStrided && rowStep == 6 && nr == tileCols && mc % 6 is 2 or 4)
+                            {
+                                fours = mc % 6 == 4 ? 1 : full > 0 ? 2 : 0;
+                                if (mc % 6 == 2 && fours > 0) full--;
+                            }
                             if (full > 0)
                             {
                                 int col = jc + jr + sub;
@@ -225,21 +227,32 @@ internal static unsafe class MatMulGemm
                                 // after the strip: the partial tile below it, else the top of the next column strip
                                 float* after = full * rowStep < mc ? op.C + at + (long)full * rowStep * op.Ldc
                                     : sub + tileCols < panelWidth || jr + panelWidth < nc ? op.C + (long)ic * op.Ldc + col + tileCols : null;
-                                Kernel<TOps, TVec>(nr == TOps.Count, rowStep == 12, stripLayout, full, kc, pa, aTile, op.Lda, pb, panelWidth, op.C + at, op.Ldc,
+                                Kernel<TOps, TVec>(nr == TOps.Count, rowStep, stripLayout, full, kc, pa, aTile, op.Lda, pb, panelWidth, op.C + at, op.Ldc,
                                     init, op.Bias == null ? null : op.Bias + col, last && op.Scale != null ? op.Scale + at : null, after,
                                     stripLayout == LayoutRowsInPlace && jr == 0 && sub == 0);
+                            }
+                            if (fours > 0)
+                            {
+                                int col = jc + jr + sub, ir = full * rowStep;
+                                long at = (long)(ic + ir) * op.Ldc + col;
+                                float* after = sub + tileCols < panelWidth || jr + panelWidth < nc ? op.C + (long)ic * op.Ldc + col + tileCols : null;
+                                Kernel<TOps, TVec>(false, 4, LayoutStrided, fours, kc, op.A + (long)pc * op.Lda + ic + ir, 4, op.Lda, pb, panelWidth, op.C + at, op.Ldc,
+                                    init, op.Bias == null ? null : op.Bias + col, last && op.Scale != null ? op.Scale + at : null, after);
                             }
                             // the rest are partial tiles (fewer rows, or columns past N): the same kernel on a copy (one vector
                             // wide when that covers it: OC = 65's last column); padding rows and columns hold whatever the
                             // scratch held, each element being independent, and are discarded
-                            for (int ir = full * rowStep; ir < mc; ir += rowStep)
+                            for (int ir = full * rowStep + 4 * fours; ir < mc; ir += rowStep)
                             {
                                 int mr = Math.Min(rowStep, mc - ir);
                                 int tileLayout = stripLayout == LayoutStrided && mr < tileRows ? LayoutPacked
-                                    : stripLayout == LayoutRowsInPlace && mr < tileRows ? LayoutRows : stripLayout;
+                                    : stripLayout == LayoutRowsInPlace && mr < rowStep ? LayoutRows : stripLayout;
+                                // rows in place: a partial 6-row tile's rows were copied to the row buffer with the block; a
+                                // partial 12-row one's (the narrow strip) are copied now, past them
+                                if (rowsInPlace && rowStep == 12 && mr < 12) CopyRowsA(aBuf + 12 * AS, op.A + (long)(ic + ir) * op.Lda + pc, op.Lda, kc, mr);
                                 float* pa = tileLayout switch
                                 {
-                                    LayoutRows => aBuf + (rowsInPlace && !copied ? 0 : (long)ir * AS),
+                                    LayoutRows => aBuf + (!rowsInPlace ? (long)ir * AS : rowStep == 12 ? 12 * AS : 0),
                                     LayoutRowsInPlace => op.A + (long)(ic + ir) * op.Lda + pc,
                                     LayoutStrided => op.A + (long)pc * op.Lda + ic + ir,
                                     _ => strided ? aBuf : aBuf + (long)ir * kc,
@@ -255,7 +268,7 @@ internal static unsafe class MatMulGemm
                                 for (int r = 0; r < mr; r++)
                                     for (int q = 0; q < nr; q++)
                                         edge[r * NR + q] = !init ? ct[(long)r * op.Ldc + q] : op.Bias == null ? 0f : op.Bias[col + q];
-                                Kernel<TOps, TVec>(nr <= TOps.Count, rowStep == 12, tileLayout, 1, kc, pa, 0, op.Lda, pb, panelWidth, edge, NR, false, null, null, null);
+                                Kernel<TOps, TVec>(nr <= TOps.Count, rowStep, tileLayout, 1, kc, pa, 0, op.Lda, pb, panelWidth, edge, NR, false, null, null, null);
                                 for (int r = 0; r < mr; r++)
                                     for (int q = 0; q < nr; q++)
                                         ct[(long)r * op.Ldc + q] = scale == null ? edge[r * NR + q] : edge[r * NR + q] * scale[(long)r * op.Ldc + q];
@@ -274,14 +287,14 @@ internal static unsafe class MatMulGemm
     private const int LayoutRows = 0, LayoutPacked = 1, LayoutStrided = 2, LayoutRowsInPlace = 3;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Kernel<TOps, TVec>(bool narrow, bool twelve, int layout, int tiles, int kc, float* pa, nint aTile, int lda, float* pb, int ldb,
+    private static void Kernel<TOps, TVec>(bool narrow, int rows, int layout, int tiles, int kc, float* pa, nint aTile, int lda, float* pb, int ldb,
         float* c, int ldc, bool init, float* bias, float* scale, float* after, bool fetchA = false) where TOps : ISimd<TVec> where TVec : struct
     {
         var t = new Strip(tiles, aTile, after, fetchA);
-        if (layout == LayoutRows) Kernel<TOps, TVec, ARows>(narrow, twelve, t, kc, pa, 0, pb, ldb, c, ldc, init, bias, scale);
-        else if (layout == LayoutPacked) Kernel<TOps, TVec, APacked>(narrow, false, t, kc, pa, 0, pb, ldb, c, ldc, init, bias, scale);
-        else if (layout == LayoutRowsInPlace) Kernel<TOps, TVec, ARowsInPlace>(narrow, false, t, kc, pa, lda, pb, ldb, c, ldc, init, bias, scale);
-        else Kernel<TOps, TVec, AStrided>(narrow, false, t, kc, pa, lda, pb, ldb, c, ldc, init, bias, scale);
+        if (layout == LayoutRows) Kernel<TOps, TVec, ARows>(narrow, rows, t, kc, pa, 0, pb, ldb, c, ldc, init, bias, scale);
+        else if (layout == LayoutPacked) Kernel<TOps, TVec, APacked>(narrow, TOps.GemmRows, t, kc, pa, 0, pb, ldb, c, ldc, init, bias, scale);
+        else if (layout == LayoutRowsInPlace) Kernel<TOps, TVec, ARowsInPlace>(narrow, rows, t, kc, pa, lda, pb, ldb, c, ldc, init, bias, scale);
+        else Kernel<TOps, TVec, AStrided>(narrow, rows == 4 ? 4 : TOps.GemmRows, t, kc, pa, lda, pb, ldb, c, ldc, init, bias, scale);
     }
 
     /// <summary>A column strip of tiles: how many, floats from one tile's A to the next one's, and where the C lines after
@@ -295,9 +308,10 @@ internal static unsafe class MatMulGemm
         public readonly bool FetchA = fetchA;
     }
 
-    // twelve: a narrow tile of 12 rows at a 6-row width (row-buffer layout only)
+    // rows: the tile height; besides the width's GemmRows, 12 for a narrow tile at a 6-row width (rows over k, in the row
+    // buffer or in place) and 4 for two-vector tiles over Aᵀ in place at a 6-row width
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Kernel<TOps, TVec, TA>(bool narrow, bool twelve, in Strip s, int kc, float* pa, int lda, float* pb, int ldb, float* c, int ldc,
+    private static void Kernel<TOps, TVec, TA>(bool narrow, int rows, in Strip s, int kc, float* pa, int lda, float* pb, int ldb, float* c, int ldc,
         bool init, float* bias, float* scale) where TOps : ISimd<TVec> where TVec : struct where TA : struct, IALayout
     {
         if (TOps.GemmRows == 12)
@@ -305,8 +319,9 @@ internal static unsafe class MatMulGemm
             if (narrow) Tiles<TOps, TVec, Count12, Count1, TA>(s, kc, pa, lda, pb, ldb, c, ldc, init, bias, scale);
             else Tiles<TOps, TVec, Count12, Count2, TA>(s, kc, pa, lda, pb, ldb, c, ldc, init, bias, scale);
         }
+        else if (rows == 4 && typeof(TA) == typeof(AStrided)) Tiles<TOps, TVec, Count4, Count2, TA>(s, kc, pa, lda, pb, ldb, c, ldc, init, bias, scale);
         else if (!narrow) Tiles<TOps, TVec, Count6, Count2, TA>(s, kc, pa, lda, pb, ldb, c, ldc, init, bias, scale);
-        else if (twelve) Tiles<TOps, TVec, Count12, Count1, TA>(s, kc, pa, lda, pb, ldb, c, ldc, init, bias, scale);
+        else if (rows == 12) Tiles<TOps, TVec, Count12, Count1, TA>(s, kc, pa, lda, pb, ldb, c, ldc, init, bias, scale);
         else Tiles<TOps, TVec, Count6, Count1, TA>(s, kc, pa, lda, pb, ldb, c, ldc, init, bias, scale);
     }
 
@@ -333,18 +348,21 @@ internal static unsafe class MatMulGemm
     // C's lines for the next tile (below this one, or the top of the next column strip) are fetched while this one runs: a
     // tile of K = 128 takes ~200 ns, a store to a line that is not in cache waits on memory. In a training step the outputs
     // are cold (a step's activations exceed L2): AVX2 forward at (768, 128, 384) ran 85 GFLOP/s in place against 107 in
-    // isolation, 98 with this. scaleOffset (when not 0): floats from C to the scale laid out as C, fetched alike.
+    // isolation, 98 with this. Into L2, not L1: a tile's rows of C are ldc apart, and at ldc = 512 or 1024 floats its
+    // lines and the next tile's share one or two of L1's 64 sets, evicting each other and the B panel (AVX2 dinp at
+    // (768, 1024, 128): 91.6 → 97.0 GFLOP/s, (768, 512, 128) 102.8 → 105.2; a nanogpt-cpu step 0.7 % faster).
+    // scaleOffset (when not 0): floats from C to the scale laid out as C, fetched alike.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void PrefetchTile(float* next, int ldc, int rows, int cols, long scaleOffset)
     {
         for (int r = 0; r < rows; r++)
         {
             float* p = next + (long)r * ldc;
-            Sse.Prefetch0(p);
-            Sse.Prefetch0(p + cols - 1);
+            Sse.Prefetch1(p);
+            Sse.Prefetch1(p + cols - 1);
             if (scaleOffset == 0) continue;
-            Sse.Prefetch0(p + scaleOffset);
-            Sse.Prefetch0(p + scaleOffset + cols - 1);
+            Sse.Prefetch1(p + scaleOffset);
+            Sse.Prefetch1(p + scaleOffset + cols - 1);
         }
     }
 
@@ -376,6 +394,9 @@ internal static unsafe class MatMulGemm
         int rows = TRows.Value, v = TOps.Count;
         nint aR = TA.RowStride(lda), aK = TA.KStep(TRows.Value, lda), bStep = ldb;
         nint a2 = 2 * aR, a3 = 3 * aR, a4 = 4 * aR, a5 = 5 * aR; // hoisted: a runtime stride (rows in place) stays in registers
+        // rows in place, 12 of them: rows 6-11 from their own base with the same five offsets (eleven would not fit in registers)
+        bool split = typeof(TA) == typeof(ARowsInPlace) && rows > 6 && TVecs.Value == 1;
+        float* pa6 = pa + 6 * aR;
         bool two = TVecs.Value == 2;
         TVec r00 = default, r01 = default, r10 = default, r11 = default, r20 = default, r21 = default, r30 = default, r31 = default;
         TVec r40 = default, r41 = default, r50 = default, r51 = default, r60 = default, r61 = default, r70 = default, r71 = default;
@@ -383,7 +404,8 @@ internal static unsafe class MatMulGemm
         if (init)
         {
             TVec i0 = bias == null ? TOps.Zero : TOps.Load(bias), i1 = !two || bias == null ? TOps.Zero : TOps.Load(bias + v);
-            r00 = i0; r01 = i1; r10 = i0; r11 = i1; r20 = i0; r21 = i1; r30 = i0; r31 = i1; r40 = i0; r41 = i1; r50 = i0; r51 = i1;
+            r00 = i0; r01 = i1; r10 = i0; r11 = i1; r20 = i0; r21 = i1; r30 = i0; r31 = i1;
+            if (rows > 4) { r40 = i0; r41 = i1; r50 = i0; r51 = i1; }
             if (rows > 6) { r60 = i0; r61 = i1; r70 = i0; r71 = i1; r80 = i0; r81 = i1; r90 = i0; r91 = i1; rA0 = i0; rA1 = i1; rB0 = i0; rB1 = i1; }
         }
         else
@@ -392,8 +414,11 @@ internal static unsafe class MatMulGemm
             r10 = TOps.Load(c + ldc); if (two) r11 = TOps.Load(c + ldc + v);
             r20 = TOps.Load(c + 2 * ldc); if (two) r21 = TOps.Load(c + 2 * ldc + v);
             r30 = TOps.Load(c + 3 * ldc); if (two) r31 = TOps.Load(c + 3 * ldc + v);
-            r40 = TOps.Load(c + 4 * ldc); if (two) r41 = TOps.Load(c + 4 * ldc + v);
-            r50 = TOps.Load(c + 5 * ldc); if (two) r51 = TOps.Load(c + 5 * ldc + v);
+            if (rows > 4)
+            {
+                r40 = TOps.Load(c + 4 * ldc); if (two) r41 = TOps.Load(c + 4 * ldc + v);
+                r50 = TOps.Load(c + 5 * ldc); if (two) r51 = TOps.Load(c + 5 * ldc + v);
+            }
             if (rows > 6)
             {
                 r60 = TOps.Load(c + 6 * ldc); if (two) r61 = TOps.Load(c + 6 * ldc + v);
@@ -406,14 +431,36 @@ internal static unsafe class MatMulGemm
         }
         for (float* aEnd = pa + kc * aK; pa < aEnd; pa += aK, pb += bStep)
         {
+            if (split)
+            {
+                // one vector of columns (the narrow strip), rows in place
+                var bv = TOps.Load(pb);
+                var y = TOps.Broadcast(pa[0]); r00 = TOps.MultiplyAdd(y, bv, r00);
+                y = TOps.Broadcast(pa[aR]); r10 = TOps.MultiplyAdd(y, bv, r10);
+                y = TOps.Broadcast(pa[a2]); r20 = TOps.MultiplyAdd(y, bv, r20);
+                y = TOps.Broadcast(pa[a3]); r30 = TOps.MultiplyAdd(y, bv, r30);
+                y = TOps.Broadcast(pa[a4]); r40 = TOps.MultiplyAdd(y, bv, r40);
+                y = TOps.Broadcast(pa[a5]); r50 = TOps.MultiplyAdd(y, bv, r50);
+                y = TOps.Broadcast(pa6[0]); r60 = TOps.MultiplyAdd(y, bv, r60);
+                y = TOps.Broadcast(pa6[aR]); r70 = TOps.MultiplyAdd(y, bv, r70);
+                y = TOps.Broadcast(pa6[a2]); r80 = TOps.MultiplyAdd(y, bv, r80);
+                y = TOps.Broadcast(pa6[a3]); r90 = TOps.MultiplyAdd(y, bv, r90);
+                y = TOps.Broadcast(pa6[a4]); rA0 = TOps.MultiplyAdd(y, bv, rA0);
+                y = TOps.Broadcast(pa6[a5]); rB0 = TOps.MultiplyAdd(y, bv, rB0);
+                pa6 += aK;
+                continue;
+            }
             var b0 = TOps.Load(pb);
             var b1 = two ? TOps.Load(pb + v) : b0;
             var x = TOps.Broadcast(pa[0]); r00 = TOps.MultiplyAdd(x, b0, r00); if (two) r01 = TOps.MultiplyAdd(x, b1, r01);
             x = TOps.Broadcast(pa[aR]); r10 = TOps.MultiplyAdd(x, b0, r10); if (two) r11 = TOps.MultiplyAdd(x, b1, r11);
             x = TOps.Broadcast(pa[a2]); r20 = TOps.MultiplyAdd(x, b0, r20); if (two) r21 = TOps.MultiplyAdd(x, b1, r21);
             x = TOps.Broadcast(pa[a3]); r30 = TOps.MultiplyAdd(x, b0, r30); if (two) r31 = TOps.MultiplyAdd(x, b1, r31);
-            x = TOps.Broadcast(pa[a4]); r40 = TOps.MultiplyAdd(x, b0, r40); if (two) r41 = TOps.MultiplyAdd(x, b1, r41);
-            x = TOps.Broadcast(pa[a5]); r50 = TOps.MultiplyAdd(x, b0, r50); if (two) r51 = TOps.MultiplyAdd(x, b1, r51);
+            if (rows > 4)
+            {
+                x = TOps.Broadcast(pa[a4]); r40 = TOps.MultiplyAdd(x, b0, r40); if (two) r41 = TOps.MultiplyAdd(x, b1, r41);
+                x = TOps.Broadcast(pa[a5]); r50 = TOps.MultiplyAdd(x, b0, r50); if (two) r51 = TOps.MultiplyAdd(x, b1, r51);
+            }
             if (rows > 6)
             {
                 x = TOps.Broadcast(pa[6 * aR]); r60 = TOps.MultiplyAdd(x, b0, r60); if (two) r61 = TOps.MultiplyAdd(x, b1, r61);
@@ -431,8 +478,11 @@ internal static unsafe class MatMulGemm
             r10 = TOps.Multiply(r10, TOps.Load(s)); if (two) r11 = TOps.Multiply(r11, TOps.Load(s + v)); s += ldc;
             r20 = TOps.Multiply(r20, TOps.Load(s)); if (two) r21 = TOps.Multiply(r21, TOps.Load(s + v)); s += ldc;
             r30 = TOps.Multiply(r30, TOps.Load(s)); if (two) r31 = TOps.Multiply(r31, TOps.Load(s + v)); s += ldc;
-            r40 = TOps.Multiply(r40, TOps.Load(s)); if (two) r41 = TOps.Multiply(r41, TOps.Load(s + v)); s += ldc;
-            r50 = TOps.Multiply(r50, TOps.Load(s)); if (two) r51 = TOps.Multiply(r51, TOps.Load(s + v)); s += ldc;
+            if (rows > 4)
+            {
+                r40 = TOps.Multiply(r40, TOps.Load(s)); if (two) r41 = TOps.Multiply(r41, TOps.Load(s + v)); s += ldc;
+                r50 = TOps.Multiply(r50, TOps.Load(s)); if (two) r51 = TOps.Multiply(r51, TOps.Load(s + v)); s += ldc;
+            }
             if (rows > 6)
             {
                 r60 = TOps.Multiply(r60, TOps.Load(s)); if (two) r61 = TOps.Multiply(r61, TOps.Load(s + v)); s += ldc;
@@ -447,8 +497,11 @@ internal static unsafe class MatMulGemm
         TOps.Store(r10, c + ldc); if (two) TOps.Store(r11, c + ldc + v);
         TOps.Store(r20, c + 2 * ldc); if (two) TOps.Store(r21, c + 2 * ldc + v);
         TOps.Store(r30, c + 3 * ldc); if (two) TOps.Store(r31, c + 3 * ldc + v);
-        TOps.Store(r40, c + 4 * ldc); if (two) TOps.Store(r41, c + 4 * ldc + v);
-        TOps.Store(r50, c + 5 * ldc); if (two) TOps.Store(r51, c + 5 * ldc + v);
+        if (rows > 4)
+        {
+            TOps.Store(r40, c + 4 * ldc); if (two) TOps.Store(r41, c + 4 * ldc + v);
+            TOps.Store(r50, c + 5 * ldc); if (two) TOps.Store(r51, c + 5 * ldc + v);
+        }
         if (rows > 6)
         {
             TOps.Store(r60, c + 6 * ldc); if (two) TOps.Store(r61, c + 6 * ldc + v);

@@ -71,8 +71,10 @@ internal static unsafe class CpuAttentionBlocked
                     }
                     for (int r = 0; r < 4; r++) a[r] = qkvB + (long)(r0 + Math.Min(r, rows - 1)) * c3 + h * hs;
                     Scores<TOps, TVec>(s, tp, a, kt, tp, n16, hs, scale);
-                    for (int r = 0; r < rows; r++)
-                        Softmax<TOps, TVec>(s + r * tp, r0 + r + 1, n16, Att + ((long)pair * t + r0 + r) * t, t);
+                    if (rows == 4) Softmax<TOps, TVec, Count4>(s, tp, r0 + 1, n16, Att + ((long)pair * t + r0) * t, t, t);
+                    else
+                        for (int r = 0; r < rows; r++)
+                            Softmax<TOps, TVec, Count1>(s + r * tp, tp, r0 + r + 1, n16, Att + ((long)pair * t + r0 + r) * t, t, t);
                     WeightedRows<TOps, TVec>(Out + ((long)b * t + r0) * c + h * hs, c, false, s, tp, 1, rows, qkvB + 2 * c + h * hs, c3, 0, r0 + rows, hs);
                 }
             }
@@ -133,8 +135,10 @@ internal static unsafe class CpuAttentionBlocked
                     for (int r = 0; r < 4; r++) a[r] = doutB + (long)(r0 + Math.Min(r, rows - 1)) * c;
                     float* dsBlock = ds + (long)r0 * tp;
                     Scores<TOps, TVec>(dsBlock, tp, a, vt, tp, n16, hs, 1f); // dP = dO·Vᵀ
-                    for (int r = 0; r < rows; r++)
-                        SoftmaxBackward<TOps, TVec>(dsBlock + r * tp, p + (long)(r0 + r) * ps, n16, scale);
+                    if (rows == 4) SoftmaxBackward<TOps, TVec, Count4>(dsBlock, tp, p + (long)r0 * ps, ps, n16, scale);
+                    else
+                        for (int r = 0; r < rows; r++)
+                            SoftmaxBackward<TOps, TVec, Count1>(dsBlock + r * tp, tp, p + (long)(r0 + r) * ps, ps, n16, scale);
                     // dQ[rows] += dS·K over keys 0..r0+rows-1 (dS is zero past each row's own position)
                     WeightedRows<TOps, TVec>(dqkvB + (long)r0 * c3 + h * hs, c3, true, dsBlock, tp, 1, rows, qkvB + c + h * hs, c3, 0, r0 + rows, hs);
                 }
@@ -183,7 +187,9 @@ internal static unsafe class CpuAttentionBlocked
                     int rows = Math.Min(4, tn - r0), keys = pos + r0 + rows, n16 = (keys + 15) / 16;
                     for (int r = 0; r < 4; r++) a[r] = Q + ((long)b * tn + r0 + Math.Min(r, rows - 1)) * c + h * hs;
                     Scores<TOps, TVec>(s, maxT, a, kt, maxT, n16, hs, scale, oneRow: rows == 1);
-                    for (int r = 0; r < rows; r++) Softmax<TOps, TVec>(s + r * maxT, pos + r0 + r + 1, n16);
+                    if (rows == 4) Softmax<TOps, TVec, Count4>(s, maxT, pos + r0 + 1, n16);
+                    else
+                        for (int r = 0; r < rows; r++) Softmax<TOps, TVec, Count1>(s + r * maxT, maxT, pos + r0 + r + 1, n16);
                     WeightedRows<TOps, TVec>(Out + ((long)b * tn + r0) * c + h * hs, c, false, s, maxT, 1, rows, vb, c, 0, keys, hs);
                 }
             }
@@ -225,25 +231,64 @@ internal static unsafe class CpuAttentionBlocked
         where TOps : ISimd<TVec> where TVec : struct =>
         Run<TOps, TVec>(n16 * 16, s, lds, false, scale, a, 1, bt, ldb, 0, hs, oneRow ? 1 : 4);
 
-    // In place over row[0, 16·n16): softmax of row[0, live), zeros after (row holds finite scores); with dst, also
-    // dst[0, dstLength) = the same probabilities, zeros past 16·n16 (the saved att row, written here rather than copied
-    // afterwards).
-    private static void Softmax<TOps, TVec>(float* row, int live, int n16, float* dst = null, int dstLength = 0) where TOps : ISimd<TVec> where TVec : struct
+    // In place over rows r < TR (1 or 4) of s, lds apart, each over [0, 16·n16): softmax of [0, live0 + r), zeros after
+    // (the rows hold finite scores); with dst, also dst[r·ldd + 0, dstLength) = the same probabilities, zeros past 16·n16
+    // (the saved att rows, written here rather than copied afterwards). A 4-row block's rows go through each pass
+    // together: per row a pass is a short chain (a running max or sum, then a horizontal reduction), and one row at a
+    // time left the core waiting on its latencies. Each row's operations are those of a single row, in the same order.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Softmax<TOps, TVec, TR>(float* s, int lds, int live0, int n16, float* dst = null, int ldd = 0, int dstLength = 0)
+        where TOps : ISimd<TVec> where TVec : struct where TR : struct, IStaticCount
     {
         int n = n16 * 16, w = TOps.Count;
+        bool four = TR.Value == 4;
+        float* s1 = s + lds, s2 = s + 2 * lds, s3 = s + 3 * lds;
         var ninf = TOps.Broadcast(float.NegativeInfinity);
-        var mx = ninf;
-        for (int i = 0; i < n; i += w) mx = TOps.Max(mx, TOps.SelectBelow(TOps.Load(row + i), i, live, ninf));
-        var m = TOps.Broadcast(TOps.MaxAcross(mx));
-        var sum = TOps.Zero;
+        TVec m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf;
         for (int i = 0; i < n; i += w)
         {
-            var e = TOps.SelectBelow(SimdMath.Exp<TOps, TVec>(TOps.Subtract(TOps.Load(row + i), m)), i, live, TOps.Zero);
-            TOps.Store(e, row + i);
-            sum = TOps.Add(sum, e);
+            m0 = TOps.Max(m0, TOps.SelectBelow(TOps.Load(s + i), i, live0, ninf));
+            if (!four) continue;
+            m1 = TOps.Max(m1, TOps.SelectBelow(TOps.Load(s1 + i), i, live0 + 1, ninf));
+            m2 = TOps.Max(m2, TOps.SelectBelow(TOps.Load(s2 + i), i, live0 + 2, ninf));
+            m3 = TOps.Max(m3, TOps.SelectBelow(TOps.Load(s3 + i), i, live0 + 3, ninf));
         }
-        var inv = TOps.Broadcast(1f / TOps.Sum(sum));
-        int j = 0;
+        m0 = TOps.Broadcast(TOps.MaxAcross(m0));
+        if (four)
+        {
+            m1 = TOps.Broadcast(TOps.MaxAcross(m1));
+            m2 = TOps.Broadcast(TOps.MaxAcross(m2));
+            m3 = TOps.Broadcast(TOps.MaxAcross(m3));
+        }
+        TVec z0 = TOps.Zero, z1 = TOps.Zero, z2 = TOps.Zero, z3 = TOps.Zero;
+        for (int i = 0; i < n; i += w)
+        {
+            var e = TOps.SelectBelow(SimdMath.Exp<TOps, TVec>(TOps.Subtract(TOps.Load(s + i), m0)), i, live0, TOps.Zero);
+            TOps.Store(e, s + i);
+            z0 = TOps.Add(z0, e);
+            if (!four) continue;
+            e = TOps.SelectBelow(SimdMath.Exp<TOps, TVec>(TOps.Subtract(TOps.Load(s1 + i), m1)), i, live0 + 1, TOps.Zero);
+            TOps.Store(e, s1 + i);
+            z1 = TOps.Add(z1, e);
+            e = TOps.SelectBelow(SimdMath.Exp<TOps, TVec>(TOps.Subtract(TOps.Load(s2 + i), m2)), i, live0 + 2, TOps.Zero);
+            TOps.Store(e, s2 + i);
+            z2 = TOps.Add(z2, e);
+            e = TOps.SelectBelow(SimdMath.Exp<TOps, TVec>(TOps.Subtract(TOps.Load(s3 + i), m3)), i, live0 + 3, TOps.Zero);
+            TOps.Store(e, s3 + i);
+            z3 = TOps.Add(z3, e);
+        }
+        Normalize<TOps, TVec>(s, TOps.Broadcast(1f / TOps.Sum(z0)), n, dst, dstLength);
+        if (!four) return;
+        Normalize<TOps, TVec>(s1, TOps.Broadcast(1f / TOps.Sum(z1)), n, dst == null ? null : dst + ldd, dstLength);
+        Normalize<TOps, TVec>(s2, TOps.Broadcast(1f / TOps.Sum(z2)), n, dst == null ? null : dst + 2 * ldd, dstLength);
+        Normalize<TOps, TVec>(s3, TOps.Broadcast(1f / TOps.Sum(z3)), n, dst == null ? null : dst + 3 * ldd, dstLength);
+    }
+
+    // row[0, n) *= inv; with dst, also dst[0, dstLength) = the result, zeros past n.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Normalize<TOps, TVec>(float* row, TVec inv, int n, float* dst, int dstLength) where TOps : ISimd<TVec> where TVec : struct
+    {
+        int w = TOps.Count, j = 0;
         for (; j < n; j += w)
         {
             var p = TOps.Multiply(TOps.Load(row + j), inv);
@@ -257,16 +302,38 @@ internal static unsafe class CpuAttentionBlocked
         for (; j < dstLength; j++) dst[j] = 0f;
     }
 
-    // In place: ds = scale·p ⊙ (dp − Σ_j p·dp) over [0, 16·n16) (p is zero from each row's live length on, so ds is too).
-    private static void SoftmaxBackward<TOps, TVec>(float* ds, float* p, int n16, float scale) where TOps : ISimd<TVec> where TVec : struct
+    // In place for rows r < TR (1 or 4): ds_r = scale·p_r ⊙ (dp_r − Σ_j p_r·dp_r) over [0, 16·n16), ds rows lds apart, p
+    // rows ldp apart (p is zero from each row's live length on, so ds is too). Rows together, as in Softmax.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SoftmaxBackward<TOps, TVec, TR>(float* ds, int lds, float* p, long ldp, int n16, float scale)
+        where TOps : ISimd<TVec> where TVec : struct where TR : struct, IStaticCount
     {
         int n = n16 * 16, w = TOps.Count;
-        var dot = TOps.Zero;
-        for (int i = 0; i < n; i += w) dot = TOps.MultiplyAdd(TOps.Load(p + i), TOps.Load(ds + i), dot);
-        var d = TOps.Broadcast(TOps.Sum(dot));
-        var sc = TOps.Broadcast(scale);
+        bool four = TR.Value == 4;
+        float* ds1 = ds + lds, ds2 = ds + 2 * lds, ds3 = ds + 3 * lds, p1 = p + ldp, p2 = p + 2 * ldp, p3 = p + 3 * ldp;
+        TVec d0 = TOps.Zero, d1 = TOps.Zero, d2 = TOps.Zero, d3 = TOps.Zero;
         for (int i = 0; i < n; i += w)
-            TOps.Store(TOps.Multiply(TOps.Multiply(TOps.Load(p + i), TOps.Subtract(TOps.Load(ds + i), d)), sc), ds + i);
+        {
+            d0 = TOps.MultiplyAdd(TOps.Load(p + i), TOps.Load(ds + i), d0);
+            if (!four) continue;
+            d1 = TOps.MultiplyAdd(TOps.Load(p1 + i), TOps.Load(ds1 + i), d1);
+            d2 = TOps.MultiplyAdd(TOps.Load(p2 + i), TOps.Load(ds2 + i), d2);
+            d3 = TOps.MultiplyAdd(TOps.Load(p3 + i), TOps.Load(ds3 + i), d3);
+        }
+        var sc = TOps.Broadcast(scale);
+        Rescale<TOps, TVec>(ds, p, TOps.Broadcast(TOps.Sum(d0)), sc, n);
+        if (!four) return;
+        Rescale<TOps, TVec>(ds1, p1, TOps.Broadcast(TOps.Sum(d1)), sc, n);
+        Rescale<TOps, TVec>(ds2, p2, TOps.Broadcast(TOps.Sum(d2)), sc, n);
+        Rescale<TOps, TVec>(ds3, p3, TOps.Broadcast(TOps.Sum(d3)), sc, n);
+    }
+
+    // ds[0, n) = (p ⊙ (ds − d))·scale.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Rescale<TOps, TVec>(float* ds, float* p, TVec d, TVec scale, int n) where TOps : ISimd<TVec> where TVec : struct
+    {
+        for (int i = 0; i < n; i += TOps.Count)
+            TOps.Store(TOps.Multiply(TOps.Multiply(TOps.Load(p + i), TOps.Subtract(TOps.Load(ds + i), d)), scale), ds + i);
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
-// Matmul benchmark: our CPU kernels vs OpenBLAS cblas_sgemm on the reference models' shapes, 1 and 2 threads, same run.
+// Matmul benchmark: our CPU kernels vs OpenBLAS cblas_sgemm on the reference models' shapes, 1 and 2 threads, same run
+// (at one thread the two sides' timed batches alternate; each side's best batch counts).
 // Prints one JSON line per case. Run through bench/run-matmul, which removes OPENBLAS_CORETYPE (pinned to Haswell here).
 using System.Diagnostics;
 using System.Globalization;

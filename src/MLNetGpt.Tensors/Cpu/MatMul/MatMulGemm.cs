@@ -1,8 +1,8 @@
 // The matmul engine: C[m,n] += Σ_k A(m,k)·B(k,n) as a Goto-style blocked GEMM, written once over the SIMD width (ISimd):
 // an MR × 2-vector register tile (AVX-512 12×32, AVX2 6×16, NEON 12×8, SSE 6×8: MR·2 accumulators, two B vectors and
 // a broadcast fill the register file), per k two B vectors and MR broadcasts feed 2·MR FMAs.
-// A comes either as rows over k (inp, dout: read in place at 6-row widths, else copied into a constant-stride row buffer)
-// or as rows over m (doutᵀ for dW: read in place or packed [k][MR]); B comes as rows over n (W for dinp, inp for dW:
+// A comes either as rows over k (inp, dout: read in place, or copied into a constant-stride row buffer when its rows are a
+// multiple of 4 KB apart) or as rows over m (doutᵀ for dW: read in place or packed [k][MR]); B comes as rows over n (W for dinp, inp for dW:
 // packed per block into [k][NR] panels of NR = 32 columns) or pre-packed panels (Wᵀ for forward, see PackedWeight). A tile
 // narrower than a panel reads its columns of it.
 //
@@ -134,11 +134,11 @@ internal static unsafe class MatMulGemm
         // reads (1 thread, Zen 4, AVX2: dW at (768, 128, 384) 0.89 → 0.94 × OpenBLAS, (768, 512, 128) 0.91 → 0.93), while
         // at lecture shapes (lda 1152-1536 or N 1536) the strided reads lost 5-10 %.
         bool strided = !op.ARowsOverK && op.Lda <= 512 && n1 - n0 <= 512;
-        // A as rows over k (inp for the forward, dout for dinp) is read in place at 6-row widths, each next tile's rows fetched
-        // into L2 during the first column strip over them: copying it to the row buffer first read it cold with nothing to
-        // overlap (1 thread, AVX2, Zen 4: a nanogpt-cpu step 45.9 → 45.0 ms, alternating runs). Not when its rows are a
-        // multiple of 4 KB apart (6 rows in one L1 set), nor for 12-row tiles (eleven row offsets would not stay in registers).
-        bool rowsInPlace = op.ARowsOverK && tileRows == 6 && (op.Lda & 1023) != 0;
+        // A as rows over k (inp for the forward, dout for dinp) is read in place, each next tile's rows fetched into L2 during
+        // the first column strip over them: copying it to the row buffer first read it cold with nothing to overlap (1 thread,
+        // AVX2, Zen 4: a nanogpt-cpu step 45.9 → 45.0 ms, alternating runs; AVX-512's 12-row tiles, read as two halves of six
+        // rows: dinp 2-4 % faster, a step ~1.4 %). Not when its rows are a multiple of 4 KB apart (6 rows in one L1 set).
+        bool rowsInPlace = op.ARowsOverK && (op.Lda & 1023) != 0;
         int layout = rowsInPlace ? LayoutRowsInPlace : op.ARowsOverK ? LayoutRows : strided ? LayoutStrided : LayoutPacked;
         for (int jc = n0; jc < n1; jc += Math.Min(ncBlock, n1 - jc))
         {
@@ -249,10 +249,11 @@ internal static unsafe class MatMulGemm
                                     : stripLayout == LayoutRowsInPlace && mr < rowStep ? LayoutRows : stripLayout;
                                 // rows in place: a partial 6-row tile's rows were copied to the row buffer with the block; a
                                 // partial 12-row one's (the narrow strip) are copied now, past them
-                                if (rowsInPlace && rowStep == 12 && mr < 12) CopyRowsA(aBuf + 12 * AS, op.A + (long)(ic + ir) * op.Lda + pc, op.Lda, kc, mr);
+                                bool narrow12 = rowStep == 12 && tileRows == 6;
+                                if (rowsInPlace && narrow12 && mr < 12) CopyRowsA(aBuf + 12 * AS, op.A + (long)(ic + ir) * op.Lda + pc, op.Lda, kc, mr);
                                 float* pa = tileLayout switch
                                 {
-                                    LayoutRows => aBuf + (!rowsInPlace ? (long)ir * AS : rowStep == 12 ? 12 * AS : 0),
+                                    LayoutRows => aBuf + (!rowsInPlace ? (long)ir * AS : narrow12 ? 12 * AS : 0),
                                     LayoutRowsInPlace => op.A + (long)(ic + ir) * op.Lda + pc,
                                     LayoutStrided => op.A + (long)pc * op.Lda + ic + ir,
                                     _ => strided ? aBuf : aBuf + (long)ir * kc,
@@ -394,8 +395,9 @@ internal static unsafe class MatMulGemm
         int rows = TRows.Value, v = TOps.Count;
         nint aR = TA.RowStride(lda), aK = TA.KStep(TRows.Value, lda), bStep = ldb;
         nint a2 = 2 * aR, a3 = 3 * aR, a4 = 4 * aR, a5 = 5 * aR; // hoisted: a runtime stride (rows in place) stays in registers
-        // rows in place, 12 of them: rows 6-11 from their own base with the same five offsets (eleven would not fit in registers)
-        bool split = typeof(TA) == typeof(ARowsInPlace) && rows > 6 && TVecs.Value == 1;
+        // rows in place, 12 of them: rows 6-11 from their own base with the same five offsets (eleven would not fit in
+        // registers; AVX-512 and NEON tiles, and the one-vector strip at 6-row widths)
+        bool split = typeof(TA) == typeof(ARowsInPlace) && rows > 6;
         float* pa6 = pa + 6 * aR;
         bool two = TVecs.Value == 2;
         TVec r00 = default, r01 = default, r10 = default, r11 = default, r20 = default, r21 = default, r30 = default, r31 = default;
@@ -431,25 +433,6 @@ internal static unsafe class MatMulGemm
         }
         for (float* aEnd = pa + kc * aK; pa < aEnd; pa += aK, pb += bStep)
         {
-            if (split)
-            {
-                // one vector of columns (the narrow strip), rows in place
-                var bv = TOps.Load(pb);
-                var y = TOps.Broadcast(pa[0]); r00 = TOps.MultiplyAdd(y, bv, r00);
-                y = TOps.Broadcast(pa[aR]); r10 = TOps.MultiplyAdd(y, bv, r10);
-                y = TOps.Broadcast(pa[a2]); r20 = TOps.MultiplyAdd(y, bv, r20);
-                y = TOps.Broadcast(pa[a3]); r30 = TOps.MultiplyAdd(y, bv, r30);
-                y = TOps.Broadcast(pa[a4]); r40 = TOps.MultiplyAdd(y, bv, r40);
-                y = TOps.Broadcast(pa[a5]); r50 = TOps.MultiplyAdd(y, bv, r50);
-                y = TOps.Broadcast(pa6[0]); r60 = TOps.MultiplyAdd(y, bv, r60);
-                y = TOps.Broadcast(pa6[aR]); r70 = TOps.MultiplyAdd(y, bv, r70);
-                y = TOps.Broadcast(pa6[a2]); r80 = TOps.MultiplyAdd(y, bv, r80);
-                y = TOps.Broadcast(pa6[a3]); r90 = TOps.MultiplyAdd(y, bv, r90);
-                y = TOps.Broadcast(pa6[a4]); rA0 = TOps.MultiplyAdd(y, bv, rA0);
-                y = TOps.Broadcast(pa6[a5]); rB0 = TOps.MultiplyAdd(y, bv, rB0);
-                pa6 += aK;
-                continue;
-            }
             var b0 = TOps.Load(pb);
             var b1 = two ? TOps.Load(pb + v) : b0;
             var x = TOps.Broadcast(pa[0]); r00 = TOps.MultiplyAdd(x, b0, r00); if (two) r01 = TOps.MultiplyAdd(x, b1, r01);
@@ -461,7 +444,17 @@ internal static unsafe class MatMulGemm
                 x = TOps.Broadcast(pa[a4]); r40 = TOps.MultiplyAdd(x, b0, r40); if (two) r41 = TOps.MultiplyAdd(x, b1, r41);
                 x = TOps.Broadcast(pa[a5]); r50 = TOps.MultiplyAdd(x, b0, r50); if (two) r51 = TOps.MultiplyAdd(x, b1, r51);
             }
-            if (rows > 6)
+            if (split)
+            {
+                x = TOps.Broadcast(pa6[0]); r60 = TOps.MultiplyAdd(x, b0, r60); if (two) r61 = TOps.MultiplyAdd(x, b1, r61);
+                x = TOps.Broadcast(pa6[aR]); r70 = TOps.MultiplyAdd(x, b0, r70); if (two) r71 = TOps.MultiplyAdd(x, b1, r71);
+                x = TOps.Broadcast(pa6[a2]); r80 = TOps.MultiplyAdd(x, b0, r80); if (two) r81 = TOps.MultiplyAdd(x, b1, r81);
+                x = TOps.Broadcast(pa6[a3]); r90 = TOps.MultiplyAdd(x, b0, r90); if (two) r91 = TOps.MultiplyAdd(x, b1, r91);
+                x = TOps.Broadcast(pa6[a4]); rA0 = TOps.MultiplyAdd(x, b0, rA0); if (two) rA1 = TOps.MultiplyAdd(x, b1, rA1);
+                x = TOps.Broadcast(pa6[a5]); rB0 = TOps.MultiplyAdd(x, b0, rB0); if (two) rB1 = TOps.MultiplyAdd(x, b1, rB1);
+                pa6 += aK;
+            }
+            else if (rows > 6)
             {
                 x = TOps.Broadcast(pa[6 * aR]); r60 = TOps.MultiplyAdd(x, b0, r60); if (two) r61 = TOps.MultiplyAdd(x, b1, r61);
                 x = TOps.Broadcast(pa[7 * aR]); r70 = TOps.MultiplyAdd(x, b0, r70); if (two) r71 = TOps.MultiplyAdd(x, b1, r71);

@@ -2,9 +2,9 @@
 // an MR × 2-vector register tile (AVX-512 12×32, AVX2 6×16, NEON 12×8, SSE 6×8: MR·2 accumulators, two B vectors and
 // a broadcast fill the register file), per k two B vectors and MR broadcasts feed 2·MR FMAs.
 // A comes either as rows over k (inp, dout: read in place, or copied into a constant-stride row buffer when its rows are a
-// multiple of 4 KB apart) or as rows over m (doutᵀ for dW: read in place or packed [k][MR]); B comes as rows over n (W for dinp, inp for dW:
-// packed per block into [k][NR] panels of NR = 32 columns) or pre-packed panels (Wᵀ for forward, see PackedWeight). A tile
-// narrower than a panel reads its columns of it.
+// multiple of 4 KB apart) or as rows over m (doutᵀ for dW: read in place or packed [k][MR]); B comes as rows over n (W for
+// dinp, inp for dW: packed per block into [k][NR] panels of NR = 32 columns) or pre-packed panels (Wᵀ for forward, see
+// PackedWeight). A tile narrower than a panel reads its columns of it.
 //
 // Determinism: every C element is an FMA chain over k in increasing order starting from C's old value, whichever tile,
 // block, thread, BT or width computes it (k blocks are visited in order and partial sums live in C; edge tiles run the
@@ -137,7 +137,7 @@ internal static unsafe class MatMulGemm
         // A as rows over k (inp for the forward, dout for dinp) is read in place, each next tile's rows fetched into L2 during
         // the first column strip over them: copying it to the row buffer first read it cold with nothing to overlap (1 thread,
         // AVX2, Zen 4: a nanogpt-cpu step 45.9 → 45.0 ms, alternating runs; AVX-512's 12-row tiles, read as two halves of six
-        // rows: dinp 2-4 % faster, a step ~1.4 %). Not when its rows are a multiple of 4 KB apart (6 rows in one L1 set).
+        // rows: dinp 2-4 % faster, a step ~1.4 %). Not when its rows are a multiple of 4 KB apart (a tile's rows in one L1 set).
         bool rowsInPlace = op.ARowsOverK && (op.Lda & 1023) != 0;
         int layout = rowsInPlace ? LayoutRowsInPlace : op.ARowsOverK ? LayoutRows : strided ? LayoutStrided : LayoutPacked;
         for (int jc = n0; jc < n1; jc += Math.Min(ncBlock, n1 - jc))

@@ -75,9 +75,7 @@ return 0;
 // calls, each after writing evict (larger than L3).
 static double Measure(Action call, double flops, bool quick, byte[]? evict = null)
 {
-    // warm up (tiered JIT: the kernels run few, long calls) for at least 0.3 s
-    long warm = Stopwatch.GetTimestamp();
-    do call(); while (Stopwatch.GetElapsedTime(warm).TotalSeconds < 0.3);
+    Warm(call);
     double best = double.MaxValue;
     if (evict is not null)
     {
@@ -98,11 +96,8 @@ static double Measure(Action call, double flops, bool quick, byte[]? evict = nul
 // Both sides warmed up, then their batches alternately; the best of each: GFLOP/s.
 static (double A, double B) MeasureAlternating(Action a, Action b, double flops, bool quick)
 {
-    foreach (var call in new[] { a, b })
-    {
-        long warm = Stopwatch.GetTimestamp();
-        do call(); while (Stopwatch.GetElapsedTime(warm).TotalSeconds < 0.3);
-    }
+    Warm(a);
+    Warm(b);
     double bestA = double.MaxValue, bestB = double.MaxValue;
     int batches = quick ? 3 : 7;
     for (int i = 0; i < batches; i++)
@@ -111,6 +106,13 @@ static (double A, double B) MeasureAlternating(Action a, Action b, double flops,
         bestB = Math.Min(bestB, Batch(b));
     }
     return (flops / bestA / 1e9, flops / bestB / 1e9);
+}
+
+// Warm-up (tiered JIT: the kernels run few, long calls): at least 0.3 s of calls.
+static void Warm(Action call)
+{
+    long start = Stopwatch.GetTimestamp();
+    do call(); while (Stopwatch.GetElapsedTime(start).TotalSeconds < 0.3);
 }
 
 // Seconds per call over a batch of at least 40 ms and 3 calls.

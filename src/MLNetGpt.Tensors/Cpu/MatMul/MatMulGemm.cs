@@ -137,7 +137,7 @@ internal static unsafe class MatMulGemm
         // A as rows over k (inp for the forward, dout for dinp) is read in place, each next tile's rows fetched into L2 during
         // the first column strip over them: copying it to the row buffer first read it cold with nothing to overlap (1 thread,
         // AVX2, Zen 4: a nanogpt-cpu step 45.9 → 45.0 ms, alternating runs; AVX-512's 12-row tiles, read as two halves of six
-        // rows: dinp 2-4 % faster, a step ~1.4 %). Not when its rows are a multiple of 4 KB apart (a tile's rows in one L1 set).
+        // rows: dinp 1-3 % faster in the matmul benchmark, a step ~1.4 %). Not when its rows are a multiple of 4 KB apart (a tile's rows in one L1 set).
         bool rowsInPlace = op.ARowsOverK && (op.Lda & 1023) != 0;
         int layout = rowsInPlace ? LayoutRowsInPlace : op.ARowsOverK ? LayoutRows : strided ? LayoutStrided : LayoutPacked;
         for (int jc = n0; jc < n1; jc += Math.Min(ncBlock, n1 - jc))

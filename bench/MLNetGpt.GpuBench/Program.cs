@@ -3,13 +3,16 @@
 //   parity [--cpu-accelerator]: CudaBackend (FP32 products, then TF32) against CpuBackend on a small GPT: logits, loss,
 //       every gradient, five AdamW steps. Exit code 1 when the FP32 comparison fails its tolerances.
 //   train --config nanogpt-cpu|lecture|gpt2 [--iters N] [--warmup W] [--batch B] [--eval-iters E] [--eval-interval I]
-//       [--data PATH] [--fp32] [--cpu-accelerator]: training throughput (tokens/s over N steps after W untimed ones) and
-//       device memory; with --eval-iters, the final train/val loss estimate (the lecture's 5000-step run uses this).
+//       [--data PATH] [--fp32] [--cpu-accelerator] [--sample-tokens S]: training throughput (tokens/s over N steps after
+//       W untimed ones) and device memory; with --eval-iters, the final train/val loss estimate (the lecture's 5000-step
+//       run uses this); then S tokens sampled from the trained model with the KV cache (one row, after a 20-token warm-up),
+//       as train_ref.py's sample_tokens_per_s (which recomputes the whole context per token: nanoGPT's generate).
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using MLNetGpt.Models;
 using MLNetGpt.Models.Data;
+using MLNetGpt.Models.Sampling;
 using MLNetGpt.Models.Training;
 using MLNetGpt.Tensors;
 using MLNetGpt.Tensors.Cuda;
@@ -148,7 +151,7 @@ static int Train(Dictionary<string, string> o, bool cpuAccelerator)
             Beta2 = 0.95f, GradientClip = 1f, EvalInterval = 0, LogInterval = 1,
         })
         : (ReferenceRecipes.Get(name).Model, ReferenceRecipes.Get(name).Training);
-    int warmup = Int("warmup", 3), iters = Math.Max(2, Int("iters", 20)), evalIters = Int("eval-iters", 0);
+    int warmup = Int("warmup", 3), iters = Math.Max(2, Int("iters", 20)), evalIters = Int("eval-iters", 0), sampleTokens = Int("sample-tokens", 0);
     int batch = Int("batch", recipe.BatchSize);
     string text = TinyShakespeare.Load(o.GetValueOrDefault("data"));
     var vocab = CharVocabulary.Create(text);
@@ -163,10 +166,20 @@ static int Train(Dictionary<string, string> o, bool cpuAccelerator)
         MaxIters = total, BatchSize = batch, LearningRateDecayIters = recipe.LearningRateDecayIters == 0 ? 0 : total,
         EvalIters = Math.Max(1, evalIters), EvalInterval = Int("eval-interval", 0), LogInterval = 1, Seed = 1337,
     };
-    var clock = new StepClock(backend, warmup, total);
+    var clock = new StepClock(backend, name, warmup, total);
     var trainer = LanguageModelTrainer.Create(model, train, val, options);
     var result = trainer.Run(clock);
     double seconds = clock.TimedSeconds;
+    double? samplePerSecond = null;
+    if (sampleTokens > 0)
+    {
+        var generator = TextGenerator.Create(model, 1);
+        var sampling = new SamplingOptions { MaxNewTokens = 20, Temperature = 1f, Seed = 42 };
+        generator.Generate([[0]], sampling); // warm-up: the decoder's buffers and the kernels' first launches
+        var watch = Stopwatch.StartNew();
+        int produced = generator.Generate([[0]], sampling with { MaxNewTokens = sampleTokens })[0].Length;
+        samplePerSecond = Math.Round(produced / watch.Elapsed.TotalSeconds, 1); // the logits' copy to the host waits for the GPU
+    }
     long tokens = (long)(iters - 1) * batch * model.BlockSize; // the timed steps (see StepClock)
     var line = Describe(backend);
     line["check"] = "train";
@@ -185,6 +198,8 @@ static int Train(Dictionary<string, string> o, bool cpuAccelerator)
     line["train_loss"] = evalIters > 0 ? Math.Round(result.FinalTrainLoss, 4) : null;
     line["val_loss"] = evalIters > 0 && result.FinalValLoss is { } v ? Math.Round(v, 4) : null;
     line["eval_losses"] = clock.Evaluations;
+    line["sample_tokens_per_s"] = samplePerSecond;
+    line["host_device_mb"] = Math.Round(backend.TransferredBytes / 1048576.0, 1);
     line["wall_s"] = Math.Round(result.WallTime.TotalSeconds, 2);
     Console.WriteLine(JsonSerializer.Serialize(line));
     return 0;
@@ -195,7 +210,7 @@ static (string, Dictionary<string, string>) ParseArgs(string[] a)
     if (a.Length == 0) throw new ArgumentException("Usage: MLNetGpt.GpuBench parity|train [--option value ...]");
     var d = new Dictionary<string, string>(StringComparer.Ordinal);
     string[] flags = ["cpu-accelerator", "fp32"];
-    string[] valued = ["config", "iters", "warmup", "batch", "eval-iters", "eval-interval", "data"];
+    string[] valued = ["config", "iters", "warmup", "batch", "eval-iters", "eval-interval", "data", "sample-tokens"];
     for (int i = 1; i < a.Length; i++)
     {
         if (!a[i].StartsWith("--", StringComparison.Ordinal)) throw new ArgumentException($"Unexpected argument '{a[i]}'.");
@@ -226,9 +241,10 @@ internal sealed class StepLosses : IProgress<TrainingProgress>
 /// <summary>
 /// Times steps warmup+1 .. total-1: the clock starts when step <c>warmup</c> has been reported and stops when step total-1 has,
 /// each time after waiting for the GPU, so that the untimed first steps absorb cuBLAS's and the kernels' first-call costs
-/// and the final loss estimate (made before the last step is reported) stays out. Prints progress to stderr every 10%.
+/// and the final loss estimate (made before the last step is reported) stays out. Prints progress to stderr every 10%, and
+/// each evaluation as a JSON line on stdout at once (a run stopped at its time limit keeps those).
 /// </summary>
-internal sealed class StepClock(CudaBackend backend, int warmup, int total) : IProgress<TrainingProgress>
+internal sealed class StepClock(CudaBackend backend, string config, int warmup, int total) : IProgress<TrainingProgress>
 {
     private readonly Stopwatch _watch = new();
     public List<object> Evaluations { get; } = [];
@@ -238,7 +254,11 @@ internal sealed class StepClock(CudaBackend backend, int warmup, int total) : IP
     public void Report(TrainingProgress p)
     {
         if (p.ValLoss is not null || p.EvalTrainLoss is not null)
-            Evaluations.Add(new { step = p.Step, train = p.EvalTrainLoss, val = p.ValLoss, elapsed_s = Math.Round(p.Elapsed.TotalSeconds, 1) });
+        {
+            var evaluation = new { step = p.Step, train = p.EvalTrainLoss, val = p.ValLoss, elapsed_s = Math.Round(p.Elapsed.TotalSeconds, 1) };
+            Evaluations.Add(evaluation);
+            Console.WriteLine(JsonSerializer.Serialize(new { check = "eval", config, evaluation.step, evaluation.train, evaluation.val, evaluation.elapsed_s }));
+        }
         if (p.Step == warmup || (warmup == 0 && p.Step == 1 && !_watch.IsRunning))
         {
             backend.Synchronize();

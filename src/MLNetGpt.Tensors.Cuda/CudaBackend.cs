@@ -62,7 +62,8 @@ public sealed class CudaBackend : IComputeBackend, IDisposable
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> _mergeQkvGradients;
     private readonly Action<KernelConfig, ArrayView<float>, int, float> _attSoftmax;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, float> _attSoftmaxBackward;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int> _attCached;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int> _attCached;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int> _storeKeysValues;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int> _ceForward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int> _ceBackward;
     private readonly Action<KernelConfig, ArrayView<double>, ArrayView<float>, int> _sumOfSquares;
@@ -112,7 +113,8 @@ public sealed class CudaBackend : IComputeBackend, IDisposable
             _mergeQkvGradients = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(Kernels.MergeQkvGradients);
             _attSoftmax = a.LoadStreamKernel<ArrayView<float>, int, float>(Kernels.AttentionSoftmax);
             _attSoftmaxBackward = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, float>(Kernels.AttentionSoftmaxBackward);
-            _attCached = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int>(Kernels.AttentionCached);
+            _attCached = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int>(Kernels.AttentionCached);
+            _storeKeysValues = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int>(Kernels.StoreKeysValues);
             _ceForward = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int>(Kernels.SoftmaxCrossEntropyForward);
             _ceBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int>(Kernels.SoftmaxCrossEntropyBackward);
             _sumOfSquares = a.LoadStreamKernel<ArrayView<double>, ArrayView<float>, int>(Kernels.SumOfSquaresPartial);
@@ -268,6 +270,12 @@ public sealed class CudaBackend : IComputeBackend, IDisposable
 
     /// <summary>What runs the matrix products (cuBLAS version and math mode, or the ILGPU kernel).</summary>
     public string MatMulEngine => _gemm.Description;
+
+    /// <summary>
+    /// Bytes copied between host and device by this backend so far, either way: staged spans, attached arrays' uploads and
+    /// downloads, and its own reads.
+    /// </summary>
+    public long TransferredBytes => _memory.TransferredBytes;
 
     /// <summary>Number of attached host arrays still alive (those dropped without Detach are freed at the next Attach).</summary>
     public int AttachedCount => _memory.MirrorCount;
@@ -622,7 +630,43 @@ public sealed class CudaBackend : IComputeBackend, IDisposable
         var p = _memory.In(pos[..b]);
         var o = _memory.Out(output[..n], ref outs, accumulate: false);
         var scores = _memory.Scratch((long)b * tn * nh * maxT);
-        _attCached(b * tn * nh, o, qv, kv, vv, p, scores, tn, maxT, c, nh);
+        _attCached(Rows(b * tn * nh), o, qv, kv, vv, p, scores, tn, maxT, c, nh);
+        outs.Download();
+    }
+
+    /// <inheritdoc/>
+    public void StoreKeysValues(Span<float> q, Span<float> kCache, Span<float> vCache, ReadOnlySpan<float> qkv,
+        ReadOnlySpan<int> rows, ReadOnlySpan<int> positions, int n, int maxT, int c)
+    {
+        KernelChecks.CheckStoreKeysValues(q.Length, kCache.Length, vCache.Length, qkv.Length, rows, positions, n, maxT, c);
+        if (n == 0) return;
+        Begin();
+        var outs = new DeviceMemory.Outputs();
+        var src = _memory.In(qkv[..(n * 3 * c)]);
+        var r = _memory.In(rows[..n]);
+        var p = _memory.In(positions[..n]);
+        var qv = _memory.Out(q[..(n * c)], ref outs, accumulate: false);
+        var kv = _memory.Out(kCache, ref outs, accumulate: true); // written in part: a staged cache keeps the rest
+        var vv = _memory.Out(vCache, ref outs, accumulate: true);
+        _storeKeysValues(n * c, qv, kv, vv, src, r, p, maxT, c);
+        outs.Download();
+    }
+
+    /// <inheritdoc/>
+    public void Copy(Span<float> destination, ReadOnlySpan<float> source)
+    {
+        KernelChecks.CheckCopy(destination.Length, source.Length);
+        if (source.IsEmpty) return;
+        Begin();
+        if (!_memory.TryFind(source, out _) && !_memory.TryFind(destination, out _))
+        {
+            source.CopyTo(destination); // both on the host
+            return;
+        }
+        var outs = new DeviceMemory.Outputs();
+        var s = _memory.In(source);
+        var d = _memory.Out(destination, ref outs, accumulate: false);
+        _copy(source.Length, d, s);
         outs.Download();
     }
 
@@ -824,6 +868,7 @@ public sealed class CudaBackend : IComputeBackend, IDisposable
         int groups = (int)Math.Min(SumOfSquaresGroups, (x.Length + _group - 1) / _group);
         _sumOfSquares(new KernelConfig(groups, _group), _partials.View.AsContiguous(), xv, x.Length);
         _partials.View.AsContiguous().SubView(0, groups).CopyToCPU(_hostPartials.AsSpan(0, groups)); // the one host read of a step besides the loss
+        _memory.CountTransfer(groups * sizeof(double));
         double sum = 0;
         for (int i = 0; i < groups; i++) sum += _hostPartials[i];
         return sum;

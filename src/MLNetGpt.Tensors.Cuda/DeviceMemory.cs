@@ -21,6 +21,7 @@ internal sealed class DeviceMemory : IDisposable
     private readonly List<MemoryBuffer1D<float, Stride1D.Dense>?> _stage = [];
     private readonly List<MemoryBuffer1D<int, Stride1D.Dense>?> _intStage = [];
     private int _stageUsed, _intStageUsed;
+    private long _transferred;
 
     private sealed class Mirror(float[] host, MemoryBuffer1D<float, Stride1D.Dense> device)
     {
@@ -43,6 +44,12 @@ internal sealed class DeviceMemory : IDisposable
         }
     }
 
+    /// <summary>Bytes copied between host and device so far, either way (tests check what a decoding step moves).</summary>
+    public long TransferredBytes => _transferred;
+
+    /// <summary>Counts a copy made outside this class (the backend's own reads).</summary>
+    public void CountTransfer(long bytes) => _transferred += bytes;
+
     /// <summary>Number of attached arrays still alive (tests check that detach and collection free them).</summary>
     public int MirrorCount
     {
@@ -62,6 +69,7 @@ internal sealed class DeviceMemory : IDisposable
         if (host.Length == 0) return;
         var device = _accelerator.Allocate1D<float>(host.Length);
         device.View.AsContiguous().CopyFromCPU(new ReadOnlySpan<float>(host));
+        _transferred += (long)host.Length * sizeof(float);
         _mirrors.Add(new Mirror(host, device));
     }
 
@@ -126,6 +134,7 @@ internal sealed class DeviceMemory : IDisposable
         if (TryFind(span, out var view)) return view;
         view = Stage(span.Length);
         view.CopyFromCPU(span);
+        _transferred += (long)span.Length * sizeof(float);
         return view;
     }
 
@@ -138,8 +147,12 @@ internal sealed class DeviceMemory : IDisposable
         if (span.IsEmpty) return Placeholder();
         if (TryFind(span, out var view)) return view;
         view = Stage(span.Length);
-        if (accumulate) view.CopyFromCPU((ReadOnlySpan<float>)span);
-        outputs.Add(span, view);
+        if (accumulate)
+        {
+            view.CopyFromCPU((ReadOnlySpan<float>)span);
+            _transferred += (long)span.Length * sizeof(float);
+        }
+        outputs.Add(span, view, this);
         return view;
     }
 
@@ -149,6 +162,7 @@ internal sealed class DeviceMemory : IDisposable
         if (span.IsEmpty) return IntStage(1);
         var view = IntStage(span.Length);
         view.CopyFromCPU(span);
+        _transferred += (long)span.Length * sizeof(int);
         return view;
     }
 
@@ -189,13 +203,17 @@ internal sealed class DeviceMemory : IDisposable
     /// <summary>Copies <paramref name="span"/> into its mirror (no-op outside attached arrays).</summary>
     public void CopyToDevice(ReadOnlySpan<float> span)
     {
-        if (TryFind(span, out var view)) view.CopyFromCPU(span);
+        if (!TryFind(span, out var view)) return;
+        view.CopyFromCPU(span);
+        _transferred += (long)span.Length * sizeof(float);
     }
 
     /// <summary>Copies the mirror into <paramref name="span"/> (no-op outside attached arrays).</summary>
     public void CopyToHost(Span<float> span)
     {
-        if (TryFind(span, out var view)) view.CopyToCPU(span);
+        if (!TryFind(span, out var view)) return;
+        view.CopyToCPU(span);
+        _transferred += (long)span.Length * sizeof(float);
     }
 
     public void Dispose()
@@ -214,9 +232,11 @@ internal sealed class DeviceMemory : IDisposable
         private Span<float> _h0, _h1, _h2;
         private ArrayView<float> _d0, _d1, _d2;
         private int _count;
+        private DeviceMemory? _memory;
 
-        public void Add(Span<float> host, ArrayView<float> device)
+        public void Add(Span<float> host, ArrayView<float> device, DeviceMemory memory)
         {
+            _memory = memory;
             switch (_count++)
             {
                 case 0: _h0 = host; _d0 = device; break;
@@ -232,6 +252,7 @@ internal sealed class DeviceMemory : IDisposable
             if (_count > 0) _d0.CopyToCPU(_h0);
             if (_count > 1) _d1.CopyToCPU(_h1);
             if (_count > 2) _d2.CopyToCPU(_h2);
+            _memory?.CountTransfer(((long)_h0.Length + _h1.Length + _h2.Length) * sizeof(float));
         }
     }
 }

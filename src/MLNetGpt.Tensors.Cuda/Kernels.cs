@@ -371,12 +371,30 @@ internal static class Kernels
     }
 
     /// <summary>
-    /// Cached attention for decoding: one thread per (b, new token, head) over keys 0..pos[b]+ti; scores go to a per-thread
-    /// row of <paramref name="scores"/> [B·Tn·NH, maxT]. Keys are cached [B,NH,hs,maxT], values [B,maxT,C].
+    /// Token i = index / C of qkv[N,3C], channel ch: q[i,ch] = its Q; its K to kCache[rows[i], ch, positions[i]] of
+    /// [R,C,maxT] (keys transposed per head); its V to vCache[rows[i], positions[i], ch] of [R,maxT,C].
     /// </summary>
-    public static void AttentionCached(Index1D i, ArrayView<float> output, ArrayView<float> q, ArrayView<float> kCache, ArrayView<float> vCache,
+    public static void StoreKeysValues(Index1D index, ArrayView<float> q, ArrayView<float> kCache, ArrayView<float> vCache,
+        ArrayView<float> qkv, ArrayView<int> rows, ArrayView<int> positions, int maxT, int c)
+    {
+        int i = index / c, ch = index % c;
+        long src = (long)i * 3 * c + ch, row = rows[i], p = positions[i];
+        q[(long)i * c + ch] = qkv[src];
+        kCache[(row * c + ch) * maxT + p] = qkv[src + c];
+        vCache[(row * maxT + p) * c + ch] = qkv[src + 2 * c];
+    }
+
+    /// <summary>
+    /// Cached attention for decoding: one group per (b, new token, head), its threads over the keys 0..pos[b]+ti (the scores,
+    /// kept in that group's row of <paramref name="scores"/> [B·Tn·NH, maxT]: consecutive threads read consecutive keys of
+    /// the transposed cache), then over (position lane, channel) for the weighted sum of values, the lanes' partial sums
+    /// added in a fixed order. Keys are cached [B,NH,hs,maxT], values [B,maxT,C].
+    /// </summary>
+    public static void AttentionCached(ArrayView<float> output, ArrayView<float> q, ArrayView<float> kCache, ArrayView<float> vCache,
         ArrayView<int> pos, ArrayView<float> scores, int tn, int maxT, int c, int nh)
     {
+        var shared = SharedMemory.Allocate<float>(MaxGroup);
+        int i = Grid.IdxX, tid = Group.IdxX, g = Group.DimX;
         int hs = c / nh;
         int h = i % nh, rest = i / nh;
         int ti = rest % tn, b = rest / tn;
@@ -384,9 +402,10 @@ internal static class Kernels
         float scale = 1f / XMath.Sqrt(hs);
         long qOff = ((long)b * tn + ti) * c + h * hs;
         long kOff = ((long)b * nh + h) * hs * maxT;
-        long sOff = (long)i.X * maxT;
+        long vOff = (long)b * maxT * c + h * hs;
+        long sOff = (long)i * maxT;
         float mx = float.NegativeInfinity;
-        for (int t2 = 0; t2 <= p; t2++)
+        for (int t2 = tid; t2 <= p; t2 += g)
         {
             float dot = 0f;
             for (int d = 0; d < hs; d++) dot += q[qOff + d] * kCache[kOff + (long)d * maxT + t2];
@@ -394,13 +413,36 @@ internal static class Kernels
             scores[sOff + t2] = dot;
             mx = XMath.Max(mx, dot);
         }
+        mx = GroupMax(shared, mx);
         float sum = 0f;
-        for (int t2 = 0; t2 <= p; t2++) { float e = XMath.Exp(scores[sOff + t2] - mx); scores[sOff + t2] = e; sum += e; }
-        for (int d = 0; d < hs; d++)
+        for (int t2 = tid; t2 <= p; t2 += g)
+        {
+            float e = XMath.Exp(scores[sOff + t2] - mx);
+            scores[sOff + t2] = e;
+            sum += e;
+        }
+        float inv = 1f / GroupSum(shared, sum); // its barriers also make every score visible to the whole group
+        if (hs > g)
+        {
+            for (int d = tid; d < hs; d += g)
+            {
+                float o = 0f;
+                for (int t2 = 0; t2 <= p; t2++) o += scores[sOff + t2] * vCache[vOff + (long)t2 * c + d];
+                output[qOff + d] = o * inv;
+            }
+            return;
+        }
+        int lanes = g / hs, lane = tid / hs, dd = tid % hs;
+        float part = 0f;
+        if (lane < lanes)
+            for (int t2 = lane; t2 <= p; t2 += lanes) part += scores[sOff + t2] * vCache[vOff + (long)t2 * c + dd];
+        shared[tid] = part;
+        Group.Barrier();
+        if (tid < hs)
         {
             float o = 0f;
-            for (int t2 = 0; t2 <= p; t2++) o += scores[sOff + t2] / sum * vCache[((long)b * maxT + t2) * c + h * hs + d];
-            output[qOff + d] = o;
+            for (int l = 0; l < lanes; l++) o += shared[l * hs + tid];
+            output[qOff + tid] = o * inv;
         }
     }
 

@@ -88,6 +88,28 @@ public interface IComputeBackend
     void AttentionForwardCached(Span<float> output, ReadOnlySpan<float> q, ReadOnlySpan<float> kCache, ReadOnlySpan<float> vCache,
         ReadOnlySpan<int> pos, int b, int tn, int maxT, int c, int nh);
 
+    /// <summary>
+    /// Puts n new tokens into a KV cache (see <see cref="AttentionForwardCached"/> for its layout) and takes out their queries:
+    /// token i is row i of qkv[N,3C] (Q, K, V side by side); q[i,:] = its Q; its K goes to cache row rows[i] at position
+    /// positions[i] of kCache[R,C,maxT] (keys transposed: channel ch = h·hs + d of the row at [rows[i], ch, ·]); its V to
+    /// vCache[rows[i], positions[i], :] of [R,maxT,C]. R, the cache's rows, is kCache.Length / (maxT·C). Host backends run
+    /// this default; a device backend runs it where the cache lives, so decoding copies no cache between host and device.
+    /// </summary>
+    void StoreKeysValues(Span<float> q, Span<float> kCache, Span<float> vCache, ReadOnlySpan<float> qkv,
+        ReadOnlySpan<int> rows, ReadOnlySpan<int> positions, int n, int maxT, int c)
+    {
+        KernelChecks.CheckStoreKeysValues(q.Length, kCache.Length, vCache.Length, qkv.Length, rows, positions, n, maxT, c);
+        for (int i = 0; i < n; i++)
+        {
+            qkv.Slice(i * 3 * c, c).CopyTo(q.Slice(i * c, c));
+            qkv.Slice(i * 3 * c + 2 * c, c).CopyTo(vCache.Slice((rows[i] * maxT + positions[i]) * c, c));
+        }
+        // keys channel by channel: a prefill's tokens (one row, consecutive positions) then write a contiguous run each time
+        for (int ch = 0; ch < c; ch++)
+            for (int i = 0; i < n; i++)
+                kCache[(rows[i] * c + ch) * maxT + positions[i]] = qkv[i * 3 * c + c + ch];
+    }
+
     /// <summary>out[N] = GELU(inp) with the tanh approximation: 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))).</summary>
     void GeluForward(Span<float> output, ReadOnlySpan<float> input, int n);
 
@@ -179,6 +201,16 @@ public interface IComputeBackend
     /// Ranges outside attached arrays and host backends: no-op.
     /// </summary>
     void CopyToHost(Span<float> hostRange) { }
+
+    /// <summary>
+    /// destination = source, where the data lives (on the device for attached arrays); the lengths must match and the two
+    /// must not overlap.
+    /// </summary>
+    void Copy(Span<float> destination, ReadOnlySpan<float> source)
+    {
+        KernelChecks.CheckCopy(destination.Length, source.Length);
+        source.CopyTo(destination);
+    }
 
     /// <summary>x[i] = value, where the data lives (on the device for attached arrays).</summary>
     void Fill(Span<float> x, float value)

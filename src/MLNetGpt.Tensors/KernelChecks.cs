@@ -128,6 +128,31 @@ internal static class KernelChecks
         return c / nh;
     }
 
+    internal static void CheckStoreKeysValues(int qLength, int kLength, int vLength, int qkvLength, ReadOnlySpan<int> rows,
+        ReadOnlySpan<int> positions, int n, int maxT, int c)
+    {
+        Shapes.NonNegative(n); Shapes.Positive(maxT); Shapes.Positive(c);
+        Shapes.Require(qLength, (long)n * c, $"[{n},{c}]", "q");
+        Shapes.Require(qkvLength, (long)n * 3 * c, $"[{n},{3 * c}]", "qkv");
+        Shapes.Require(rows.Length, n, $"[{n}]", "rows");
+        Shapes.Require(positions.Length, n, $"[{n}]", "positions");
+        long cacheRows = kLength / ((long)maxT * c);
+        Shapes.Require(vLength, cacheRows * maxT * c, $"[{cacheRows},{maxT},{c}]", "vCache");
+        for (int i = 0; i < n; i++)
+        {
+            if ((uint)rows[i] >= (ulong)cacheRows)
+                throw new ArgumentException($"Cache row {rows[i]} of token {i} is outside the cache's {cacheRows} rows.", nameof(rows));
+            if ((uint)positions[i] >= (uint)maxT)
+                throw new ArgumentException($"Position {positions[i]} of token {i} is outside the cache [0,{maxT}).", nameof(positions));
+        }
+    }
+
+    internal static void CheckCopy(int destinationLength, int sourceLength)
+    {
+        if (destinationLength != sourceLength)
+            throw new ArgumentException($"Copy needs equal lengths: destination holds {destinationLength} floats, source {sourceLength}.", "destination");
+    }
+
     internal static void CheckElementwise(int n, int a, int b = int.MaxValue, int c = int.MaxValue,
         [CallerArgumentExpression(nameof(a))] string? aName = null,
         [CallerArgumentExpression(nameof(b))] string? bName = null,

@@ -183,6 +183,7 @@ public sealed class CudaKernelTests
 
     [TestMethod]
     [DataRow(3, 1, 11, 20, 4, false)] [DataRow(2, 3, 9, 15, 3, true)] [DataRow(1, 5, 5, 8, 1, false)]
+    [DataRow(2, 2, 13, 33, 3, true)] [DataRow(3, 1, 17, 12, 4, false)] // heads of 11 (more than a group's 8 threads) and of 3 (two position lanes)
     public void CachedAttentionMatchesReference(int b, int tn, int maxT, int c, int nh, bool attached)
     {
         var rng = new Random(7);
@@ -308,6 +309,56 @@ public sealed class CudaKernelTests
         Tests.Gpu.AssertClose(em, m, Tol, "m");
         Tests.Gpu.AssertClose(ev, v, Tol, "v");
         Assert.AreEqual(expectedSum, sum, 1e-12 * Math.Max(1, expectedSum), "sum of squares (double accumulation)");
+    }
+
+    [TestMethod]
+    [DataRow(5, 3, 7, 20, false)] [DataRow(5, 3, 7, 20, true)] [DataRow(1, 1, 1, 1, false)] [DataRow(9, 4, 11, 33, true)]
+    public void StoringKeysAndValuesMatchesTheReference(int n, int cacheRows, int maxT, int c, bool attached)
+    {
+        // A prefill's run of consecutive positions in one row, then single tokens scattered over rows (a decoding step).
+        var rng = new Random(n * 31 + c);
+        var rows = new int[n];
+        var positions = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            rows[i] = i < n / 2 ? 0 : rng.Next(cacheRows);
+            positions[i] = i < n / 2 ? i % maxT : rng.Next(maxT);
+        }
+        var qkv = Tests.Gpu.Random(n * 3 * c, 4);
+        var ek = Tests.Gpu.Random(cacheRows * maxT * c, 5);
+        var ev = Tests.Gpu.Random(cacheRows * maxT * c, 6);
+        var eq = new float[n * c];
+        var (k, v, q) = ((float[])ek.Clone(), (float[])ev.Clone(), new float[n * c]);
+        ((IComputeBackend)Ref).StoreKeysValues(eq, ek, ev, qkv, rows, positions, n, maxT, c);
+        OnGpu(attached, () => Gpu.StoreKeysValues(q, k, v, qkv, rows, positions, n, maxT, c), qkv, k, v, q);
+        Tests.Gpu.AssertBitwise(eq, q, "q");
+        Tests.Gpu.AssertBitwise(ek, k, "kCache (untouched entries kept)");
+        Tests.Gpu.AssertBitwise(ev, v, "vCache (untouched entries kept)");
+        var e = Assert.ThrowsExactly<ArgumentException>(() => Gpu.StoreKeysValues(q, k, v, qkv, rows, [.. positions[..^1], maxT], n, maxT, c));
+        StringAssert.Contains(e.Message, $"Position {maxT} of token {n - 1}");
+    }
+
+    [TestMethod]
+    [DataRow(false, false)] [DataRow(true, false)] [DataRow(false, true)] [DataRow(true, true)]
+    public void CopyMovesDataWhereItLives(bool sourceAttached, bool destinationAttached)
+    {
+        var source = Tests.Gpu.Random(37, 8);
+        var destination = new float[40];
+        if (sourceAttached) Gpu.Attach(source);
+        if (destinationAttached) Gpu.Attach(destination);
+        try
+        {
+            Gpu.Copy(destination.AsSpan(2, 35), source.AsSpan(1, 35));
+            if (destinationAttached) Gpu.CopyToHost(destination);
+            Tests.Gpu.AssertBitwise(source.AsSpan(1, 35), destination.AsSpan(2, 35), "copied");
+            Assert.AreEqual(0f, destination[0] + destination[1] + destination[37] + destination[38] + destination[39], "nothing else written");
+            Assert.ThrowsExactly<ArgumentException>(() => Gpu.Copy(destination.AsSpan(0, 3), source.AsSpan(0, 4)));
+        }
+        finally
+        {
+            Gpu.Detach(source);
+            Gpu.Detach(destination);
+        }
     }
 
     [TestMethod]

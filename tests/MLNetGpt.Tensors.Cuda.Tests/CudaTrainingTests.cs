@@ -98,6 +98,28 @@ public sealed class CudaTrainingTests
     }
 
     [TestMethod]
+    public void DecodingKeepsTheCacheOnTheDevice()
+    {
+        // The same generation run for 1 and for 9 new tokens: the 8 extra decoding steps may move the logits to the host and
+        // a few ints (token positions, cache rows) to the device, not the KV cache or the activations.
+        var model = GptModel.Create(Config, Gpu.Backend, seed: 5);
+        var generator = Models.Sampling.TextGenerator.Create(model, maxBatchSize: 2);
+        int[][] prompts = [[1, 8, 15], [30]];
+        long Bytes(int newTokens)
+        {
+            long before = Gpu.Backend.TransferredBytes;
+            generator.Generate(prompts, new Models.Sampling.SamplingOptions { MaxNewTokens = newTokens, Temperature = 0f });
+            return Gpu.Backend.TransferredBytes - before;
+        }
+        Bytes(1); // warm: the decoder is made and attached on first use
+        long perStep = (Bytes(9) - Bytes(1)) / 8;
+        int b = prompts.Length, logits = b * Config.VocabularySize * sizeof(float);
+        long cache = 2L * Config.LayerCount * b * Config.BlockSize * Config.EmbeddingSize * sizeof(float);
+        Assert.IsTrue(perStep >= logits, $"a step moves at least the logits ({logits} bytes): {perStep}");
+        Assert.IsTrue(perStep <= logits + 64 * b * Config.LayerCount, $"a decoding step moved {perStep} bytes; logits are {logits}, the cache {cache}");
+    }
+
+    [TestMethod]
     public void CheckpointsResumeAcrossBackends()
     {
         // 6 steps on the GPU, checkpoint, then 4 more on the GPU and, from the checkpoint, 4 more on the CPU.

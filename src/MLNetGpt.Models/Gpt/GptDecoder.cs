@@ -23,6 +23,7 @@ internal sealed class GptDecoder : IIncrementalDecoder
     private readonly int[] _positions;
     private readonly int _capacity; // tokens one prefill pass holds (rows of the activation buffers)
     private readonly int[] _groupRows, _groupLengths; // the rows of the prefill pass in progress
+    private readonly int[] _storeRows, _storePositions; // each new token's cache row and position (StoreKeysValues)
     private int _groupCount;
     private readonly PackedWeights _weights;
 
@@ -50,7 +51,11 @@ internal sealed class GptDecoder : IIncrementalDecoder
         _mean = new float[rows]; _rstd = new float[rows];
         _qkv = new float[rows * 3 * _c]; _q = new float[rows * _c]; _atty = new float[rows * _c]; _tmp = new float[rows * _c];
         _fch = new float[rows * 4 * _c]; _fchAct = new float[rows * 4 * _c];
+        _storeRows = new int[rows]; _storePositions = new int[rows];
         Backend = model.Backend;
+        // A device backend keeps the caches and activations on the device, so a decoding step copies only token ids and
+        // positions in and the logits out (host backends: no-op).
+        foreach (var a in (float[][])[_x, _x2, _ln, _mean, _rstd, _qkv, _q, _atty, _tmp, _fch, _fchAct, .. _k, .. _vc]) Backend.Attach(a);
         if (weights is null)
         {
             _weights = new PackedWeights(cfg);
@@ -155,6 +160,7 @@ internal sealed class GptDecoder : IIncrementalDecoder
         for (int i = 0, at = 0; i < rows.Length; at += lengths[i++])
         {
             _groupRows[i] = rows[i]; _groupLengths[i] = lengths[i];
+            for (int j = 0; j < lengths[i]; j++) { _storeRows[at + j] = rows[i]; _storePositions[at + j] = j; }
             Backend.EncoderForward(_x.AsSpan(at * c, lengths[i] * c), tokens.Slice(at, lengths[i]), wte, wpe[..(lengths[i] * c)], 1, lengths[i], c);
         }
         Blocks(n, prefill: true);
@@ -162,7 +168,7 @@ internal sealed class GptDecoder : IIncrementalDecoder
         for (int i = 0, at = 0; i < rows.Length; i++)
         {
             at += lengths[i];
-            _x.AsSpan((at - 1) * c, c).CopyTo(_x2.AsSpan(i * c, c));
+            Backend.Copy(_x2.AsSpan(i * c, c), _x.AsSpan((at - 1) * c, c));
         }
         Head(_x2.AsSpan(0, rows.Length * c), rows.Length, logits[..(rows.Length * _v)]);
     }
@@ -181,60 +187,32 @@ internal sealed class GptDecoder : IIncrementalDecoder
             Backend.ResidualForward(_x.AsSpan(r * c, c), wte.Slice(tok * c, c), wpe.Slice(pos * c, c), c);
         }
         positions[..b].CopyTo(_positions);
+        for (int r = 0; r < b; r++) { _storeRows[r] = r; _storePositions[r] = positions[r]; }
         Blocks(b, prefill: false);
         Head(_x.AsSpan(0, b * c), b, logits[..(b * _v)]);
     }
 
     /// <summary>
     /// Stores K and V of layer <paramref name="l"/> in the cache and writes the attention output to _atty: for a prefill pass,
-    /// each row of the group gets its tokens at positions 0..length-1; for a decode, one token per row r at _positions[r].
+    /// each row of the group gets its tokens at positions 0..length-1; for a decode, one token per row r at _positions[r]
+    /// (_storeRows and _storePositions say the same per token).
     /// </summary>
     private void Attend(int l, ReadOnlySpan<float> qkv, int n, bool prefill)
     {
         int c = _c;
+        Backend.StoreKeysValues(_q.AsSpan(0, n * c), _k[l], _vc[l], qkv, _storeRows.AsSpan(0, n), _storePositions.AsSpan(0, n), n, _maxT, c);
         if (prefill)
         {
             for (int g = 0, at = 0; g < _groupCount; at += _groupLengths[g++])
             {
                 int len = _groupLengths[g], cacheRow = _groupRows[g] * _maxT * c;
-                for (int i = 0; i < len; i++)
-                {
-                    int src = (at + i) * 3 * c;
-                    qkv.Slice(src, c).CopyTo(_q.AsSpan((at + i) * c, c));
-                    qkv.Slice(src + 2 * c, c).CopyTo(_vc[l].AsSpan(cacheRow + i * c, c));
-                }
-                // keys transposed, channel by channel: each write is a contiguous run over positions
-                var kRow = _k[l].AsSpan(cacheRow, _maxT * c);
-                for (int ch = 0; ch < c; ch++)
-                {
-                    var dst = kRow.Slice(ch * _maxT, len); // head h, channel d: ch = h·hs + d, which is also its row in [NH·hs, maxT]
-                    for (int i = 0; i < len; i++) dst[i] = qkv[(at + i) * 3 * c + c + ch];
-                }
                 Backend.AttentionForwardCached(_atty.AsSpan(at * c, len * c), _q.AsSpan(at * c, len * c), _k[l].AsSpan(cacheRow, _maxT * c),
                     _vc[l].AsSpan(cacheRow, _maxT * c), _pos0, 1, len, _maxT, c, _nh);
             }
             return;
         }
-        for (int r = 0; r < n; r++)
-        {
-            int at = (r * _maxT + _positions[r]) * c;
-            qkv.Slice(r * 3 * c, c).CopyTo(_q.AsSpan(r * c, c));
-            StoreKey(_k[l], r, _positions[r], qkv.Slice(r * 3 * c + c, c));
-            qkv.Slice(r * 3 * c + 2 * c, c).CopyTo(_vc[l].AsSpan(at, c));
-        }
         Backend.AttentionForwardCached(_atty.AsSpan(0, n * c), _q.AsSpan(0, n * c), _k[l].AsSpan(0, n * _maxT * c),
             _vc[l].AsSpan(0, n * _maxT * c), _positions.AsSpan(0, n), n, 1, _maxT, c, _nh);
-    }
-
-    // Keys are cached transposed per head, [maxB, NH, hs, maxT] (the layout AttentionForwardCached reads).
-    private void StoreKey(float[] cache, int row, int position, ReadOnlySpan<float> key)
-    {
-        int hs = _c / _nh;
-        for (int h = 0; h < _nh; h++)
-        {
-            int head = (row * _nh + h) * hs;
-            for (int d = 0; d < hs; d++) cache[(head + d) * _maxT + position] = key[h * hs + d];
-        }
     }
 
     /// <summary>Runs the L blocks over n rows of _x (see <see cref="Attend"/> for the two modes).</summary>

@@ -123,6 +123,8 @@ public sealed class CpuKernelTests
         [1, 1, 16, 1], [2, 3, 16, 2], [1, 7, 12, 3], [2, 17, 32, 2], [1, 65, 64, 4], [1, 16, 48, 1], [0, 4, 8, 2], [2, 0, 8, 2], [1, 127, 24, 2],
         // head sizes that are multiples of 16 take the blocked kernels: T around the 4-row and 16-key blocks, hs up to 2 passes
         [2, 64, 128, 4], [1, 70, 128, 2], [1, 33, 160, 2], [3, 5, 64, 1], [1, 2, 32, 2], [1, 18, 96, 2], [1, 129, 64, 1],
+        // and multiples of 8 (at 256-bit width on AVX-512): seed-tiny's heads of 8, and 24
+        [3, 8, 32, 4], [2, 17, 32, 4], [1, 40, 48, 2], [2, 21, 72, 3],
     ];
 
     [TestMethod]
@@ -156,6 +158,7 @@ public sealed class CpuKernelTests
     [TestMethod]
     [DataRow(1, 1, 1, 16, 2)] [DataRow(2, 1, 17, 16, 2)] [DataRow(3, 2, 65, 24, 3)] [DataRow(2, 7, 257, 64, 4)] [DataRow(0, 1, 4, 8, 1)]
     [DataRow(2, 1, 64, 128, 4)] [DataRow(1, 33, 64, 64, 1)] [DataRow(3, 5, 128, 96, 2)] [DataRow(40, 1, 64, 128, 4)] [DataRow(1, 64, 64, 160, 2)]
+    [DataRow(3, 1, 32, 32, 4)] [DataRow(2, 9, 48, 48, 2)]
     public void CachedAttentionMatchesReference(int b, int tn, int maxT, int c, int nh)
     {
         var q = Random(b * tn * c, 1); var k = Random(b * maxT * c, 2); var v = Random(b * maxT * c, 3);
@@ -187,7 +190,7 @@ public sealed class CpuKernelTests
 
     [TestMethod]
     [DataRow(2, 1, 17, 16, 2)] [DataRow(2, 7, 257, 64, 4)] [DataRow(2, 1, 64, 128, 4)] [DataRow(1, 33, 64, 64, 1)] [DataRow(3, 5, 128, 96, 2)]
-    [DataRow(40, 1, 64, 128, 4)] [DataRow(1, 64, 64, 160, 2)]
+    [DataRow(40, 1, 64, 128, 4)] [DataRow(1, 64, 64, 160, 2)] [DataRow(3, 1, 32, 32, 4)] [DataRow(2, 9, 48, 48, 2)]
     public void CachedAttentionMatchesReferenceAtEveryWidth(int b, int tn, int maxT, int c, int nh)
     {
         foreach (var width in Widths.Supported.Skip(1)) Widths.At(width, () => CachedAttentionMatchesReference(b, tn, maxT, c, nh));

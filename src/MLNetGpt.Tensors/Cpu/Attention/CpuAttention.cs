@@ -1,7 +1,7 @@
 // Fast causal self-attention for CpuBackend, parallel over (batch, head) pairs: each pair owns disjoint slices of out, att
 // and dqkv, and inside a pair the order of operations is fixed, so results do not depend on the thread count.
 // Backward and cached attention use per-worker scratch rows (no allocation). These row kernels serve head sizes that are
-// not a multiple of 16 (CpuAttentionBlocked takes the rest); like TensorPrimitives, which they call, they run at the
+// not a multiple of 8 (CpuAttentionBlocked takes the rest); like TensorPrimitives, which they call, they run at the
 // hardware's widest vectors rather than the backend's width, so their bits depend on the machine, not on DOTNET_Enable*.
 // Size legend: B batch, T time, C channels, NH heads, hs = C/NH head size.
 using System.Numerics.Tensors;

@@ -1,12 +1,13 @@
-// Blocked causal attention for head sizes that are a multiple of 16 (the GPT configs: 32, 64, 128), written once over the
-// SIMD width (ISimd). The row kernels in CpuAttention compute one score at a time (a dot product ending in a horizontal
+// Blocked causal attention for head sizes that are a multiple of 8 (the GPT configs: 32, 64, 128; the tiny ones: 8, 24),
+// written once over the SIMD width (ISimd). The row kernels in CpuAttention compute one score at a time (a dot product ending in a horizontal
 // sum) and update the output with a load-add-store per key; at T = 64, hs = 32 that ran at ~12 GFLOP/s and was a third of
 // a training step. Here, per (batch, head) pair, everything is a small register-blocked product:
 //   scores  S[4 rows, keys] = Q·Kᵀ from a transposed copy of K (no horizontal sums),
 //   softmax vectorised over keys,
 //   output  O[4 rows, :] = P·V, and backward's dQ = dS·K, dK = dSᵀ·Q, dV = Pᵀ·dO, as weighted sums of rows.
 // Tiles are 4 rows × up to 64 columns (AVX-512: 4 vectors) or 4 rows × 2 vectors (AVX2: 16 columns; 128-bit: 8), so the
-// accumulators stay in registers at every width. The key axis is padded to 16 floats at every width (the layout of the
+// accumulators stay in registers at every width. A head of 8·odd channels runs at 256-bit width on an AVX-512 backend (a
+// 512-bit row of the output would reach into the next head). The key axis is padded to 16 floats at every width (the layout of the
 // scratch tiles and of the KV cache does not depend on the width).
 // Each pair runs a fixed sequence of operations, so results do not depend on the thread count; the widths differ in the
 // order of their horizontal sums (softmax), so each width is deterministic on its own.
@@ -19,7 +20,11 @@ namespace MLNetGpt.Tensors;
 internal static unsafe class CpuAttentionBlocked
 {
     /// <summary>True when the blocked kernels handle head size <paramref name="hs"/> at <paramref name="width"/>.</summary>
-    public static bool Supports(int hs, SimdWidth width) => hs % 16 == 0 && width != SimdWidth.Scalar;
+    public static bool Supports(int hs, SimdWidth width) => hs % 8 == 0 && width != SimdWidth.Scalar;
+
+    // The width the kernels run at for head size hs: the backend's, but 256-bit where a 512-bit vector does not divide hs.
+    // (seed-tiny's heads of 8 took the row kernels before: attention was a third of its step, ~0.8 ms of 2.4.)
+    private static SimdWidth RunWidth(int hs, SimdWidth width) => width == SimdWidth.Vector512 && hs % 16 != 0 ? SimdWidth.Vector256 : width;
 
     private static int Padded(int t) => (t + 15) & ~15;
 
@@ -37,7 +42,7 @@ internal static unsafe class CpuAttentionBlocked
 
         public readonly void Execute(int start, int end, int worker)
         {
-            switch (Width)
+            switch (RunWidth(C / NH, Width))
             {
                 case SimdWidth.Vector512: Run<Simd512, Vector512<float>>(start, end, worker); break;
                 case SimdWidth.Vector256: Run<Simd256, Vector256<float>>(start, end, worker); break;
@@ -88,7 +93,7 @@ internal static unsafe class CpuAttentionBlocked
 
         public readonly void Execute(int start, int end, int worker)
         {
-            switch (Width)
+            switch (RunWidth(C / NH, Width))
             {
                 case SimdWidth.Vector512: Run<Simd512, Vector512<float>>(start, end, worker); break;
                 case SimdWidth.Vector256: Run<Simd256, Vector256<float>>(start, end, worker); break;
@@ -164,7 +169,7 @@ internal static unsafe class CpuAttentionBlocked
 
         public readonly void Execute(int start, int end, int worker)
         {
-            switch (Width)
+            switch (RunWidth(C / NH, Width))
             {
                 case SimdWidth.Vector512: Run<Simd512, Vector512<float>>(start, end, worker); break;
                 case SimdWidth.Vector256: Run<Simd256, Vector256<float>>(start, end, worker); break;
@@ -213,7 +218,7 @@ internal static unsafe class CpuAttentionBlocked
     private static void Transpose(float* dst, float* src, int lds, int t, int hs, int tp)
     {
         int j0 = 0;
-        if (System.Runtime.Intrinsics.X86.Avx.IsSupported) // 8×8 blocks (hs is a multiple of 16), then 4×4
+        if (System.Runtime.Intrinsics.X86.Avx.IsSupported) // 8×8 blocks (hs is a multiple of 8), then 4×4
             for (; j0 + 8 <= t; j0 += 8)
                 for (int d = 0; d < hs; d += 8) SimdMath.Transpose8x8(src + (long)j0 * lds + d, lds, dst + (long)d * tp + j0, tp);
         for (; j0 + 4 <= t; j0 += 4)
@@ -338,7 +343,7 @@ internal static unsafe class CpuAttentionBlocked
 
     /// <summary>
     /// o[r*ldo + i] (+)= Σ_{j=j0}^{j1-1} w[r*wr + j*wj]·x[j*ldx + i] for rows r &lt; <paramref name="rows"/> (≤ 4) and i &lt; hs
-    /// (a multiple of 16). With rows &gt; 1, the weights of rows r ≥ rows up to 4 are read (they must be valid memory) but
+    /// (a multiple of the vector width). With rows &gt; 1, the weights of rows r ≥ rows up to 4 are read (they must be valid memory) but
     /// those rows are not stored.
     /// </summary>
     private static void WeightedRows<TOps, TVec>(float* o, int ldo, bool add, float* w, long wr, long wj, int rows, float* x, int ldx, int j0, int j1, int hs)
@@ -350,7 +355,7 @@ internal static unsafe class CpuAttentionBlocked
     }
 
     // One driver for both products above: o[r·ldo + i] (+)= scale·Σ_j w[r][j·wj]·x[j·ldx + i] for i < width (a multiple of
-    // 16) and rows r < rows (computing 1 row when rows is 1, else 4), in tiles of up to four vectors (AVX-512) or two.
+    // the vector width) and rows r < rows (computing 1 row when rows is 1, else 4), in tiles of up to four vectors (AVX-512) or two.
     private static void Run<TOps, TVec>(int width, float* o, int ldo, bool add, float scale, float** w, long wj, float* x, long ldx, int j0, int j1, int rows)
         where TOps : ISimd<TVec> where TVec : struct
     {

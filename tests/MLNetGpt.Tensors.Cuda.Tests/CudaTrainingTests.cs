@@ -97,6 +97,30 @@ public sealed class CudaTrainingTests
             CollectionAssert.AreEqual(onCpuText[i], onGpuText[i], $"greedy continuation of prompt {i}");
     }
 
+    private sealed class TransferLog : IProgress<TrainingProgress>
+    {
+        public readonly List<long> Bytes = [];
+        public void Report(TrainingProgress value) => Bytes.Add(Gpu.Backend.TransferredBytes);
+    }
+
+    [TestMethod]
+    public void ATrainingStepKeepsItsTensorsOnTheDevice()
+    {
+        // Steps 3 to 6 of a run without evaluation: each may copy its token ids and targets in, and its losses and the
+        // gradient norm's partial sums out; never the parameters, gradients, AdamW moments or activations.
+        var model = GptModel.Create(Config, Gpu.Backend, seed: 5);
+        var log = new TransferLog();
+        LanguageModelTrainer.Train(model, Train, null, Recipe with { MaxIters = 6, EvalInterval = 0 }, log);
+        Assert.AreEqual(6, log.Bytes.Count);
+        long perStep = (log.Bytes[5] - log.Bytes[2]) / 3;
+        int bt = Recipe.BatchSize * Config.BlockSize;
+        long bound = 8L * bt * sizeof(int) + 2L * bt * sizeof(float) + 256 * sizeof(double); // ids (several uses), losses, partials
+        long parameters = (long)model.Parameters.Span.Length * sizeof(float);
+        Assert.IsTrue(bound < parameters / 4, "the bound is far below any tensor of the model");
+        Assert.IsTrue(perStep <= bound, $"a training step moved {perStep} bytes between host and device (bound {bound}; the parameters are {parameters})");
+        Assert.IsTrue(perStep >= bt * sizeof(float), $"a step reads its losses back: {perStep} bytes");
+    }
+
     [TestMethod]
     public void DecodingKeepsTheCacheOnTheDevice()
     {

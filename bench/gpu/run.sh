@@ -9,17 +9,19 @@
 #                   val), then the summary (acceptance: val loss <= 1.50 within 5 minutes)
 # Usage: bench/gpu/run.sh OUTDIR [--stages "parity gpt2 lecture nanogpt"] [--budget SECONDS] [--quick] [--cpu-accelerator]
 #   --stages: which checks, in order (default: parity gpt2 lecture nanogpt, about 5 minutes; lecture-5000 is the long
-#   run, about 3-5 minutes alone). --budget (default 500): the whole run's deadline; each check gets its own time limit
+#   run, at most 5 minutes if it meets its target). --budget (default 300): the whole run's deadline; each check gets its own time limit
 #   cut to what is left, and a check that cannot start with 20 s left is skipped (said in the output). A GPU that cannot
 #   be used (parity exit code 2) ends the run at once. --quick: fewer steps (a smoke run); --cpu-accelerator: the .NET
 #   side on ILGPU's CPU accelerator (no GPU needed; for checking this script), without PyTorch.
-# With the device tool: run `bench/gpu/run.sh $OUT` (timeout_s 540, carry .gpu-bin), then at once, while the machine is
-# warm, `bench/gpu/run.sh $OUT --stages lecture-5000 --budget 400` (timeout_s 420).
+# With the device tool (15 minutes a session, the machine's start included; warm for 30 s after a call): run
+# `bench/gpu/run.sh $OUT` (timeout_s 330, carry .gpu-bin), then at once `bench/gpu/run.sh $OUT --stages lecture-5000
+# --budget 330` (timeout_s 360): about 13 minutes in all. When the first call shows the GPU path broken, give the
+# machine back, fix, and spend what is left on one more first call.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 out="${1:?usage: bench/gpu/run.sh OUTDIR [--stages LIST] [--budget SECONDS] [--quick] [--cpu-accelerator]}"
 shift
-stages="parity gpt2 lecture nanogpt"; budget=500; quick=0; cpuacc=()
+stages="parity gpt2 lecture nanogpt"; budget=300; quick=0; cpuacc=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --stages) stages="$2"; shift 2 ;;

@@ -9,6 +9,57 @@ public sealed class GenerationTests
     private static GptModel Model(int block = 16) => GptModel.Create(TestModels.TinyGpt(block: block), TestModels.Backend, seed: 21);
 
     [TestMethod]
+    public void AModelThatOnlyGeneratesKeepsItsBlocksPackedInPlace()
+    {
+        var model = Model();
+        var tokens = TestModels.RandomTokens(2 * 16, 65, 3);
+        var before = new float[tokens.Length * 65];
+        model.ComputeLogits(tokens, 2, 16, before);
+        var original = model.Parameters.Span.ToArray();
+        var greedy = new SamplingOptions { MaxNewTokens = 12, Temperature = 0f };
+        var generator = TextGenerator.Create(model, 2);
+        var first = generator.Generate([5, 6, 7], greedy);
+        Assert.IsTrue(model.BlocksPacked, "generation packs the block matrices in the model's arena (no second copy)");
+        Assert.IsTrue(TestModels.MaxAbsDiff(original, model.RawParameters.Span) > 0, "the arena holds another layout now");
+
+        var packedLogits = new float[before.Length];
+        model.ComputeLogits(tokens, 2, 16, packedLogits);
+        Assert.IsTrue(model.BlocksPacked, "the forward reads packed blocks as they are");
+        CollectionAssert.AreEqual(before, packedLogits, "the forward over packed blocks gives the same bits");
+
+        CollectionAssert.AreEqual(original, model.Parameters.Span.ToArray(), "Parameters gives the original layout back, bit for bit");
+        Assert.IsFalse(model.BlocksPacked);
+        CollectionAssert.AreEqual(first, generator.Generate([5, 6, 7], greedy), "packed again for the next generation, same tokens");
+        Assert.IsTrue(model.BlocksPacked);
+
+        // Training unpacks; from then on a decoder keeps its own packed copy.
+        model.ForwardBackward(tokens, tokens, 2, 16, 1f, 1);
+        Assert.IsFalse(model.BlocksPacked);
+        CollectionAssert.AreEqual(first, generator.Generate([5, 6, 7], greedy), "a trained-but-unchanged model generates the same");
+        Assert.IsFalse(model.BlocksPacked, "a model with gradients is not packed in place");
+
+        // Saved weights are the original layout, whatever the arena holds when saving.
+        var fresh = Model();
+        TextGenerator.Create(fresh, 1).Generate([1], greedy);
+        Assert.IsTrue(fresh.BlocksPacked);
+        var saved = new MemoryStream();
+        fresh.SaveWeights(saved);
+        saved.Position = 0;
+        CollectionAssert.AreEqual(original, ((GptModel)LanguageModel.Load(saved, TestModels.Backend)).Parameters.Span.ToArray());
+    }
+
+    [TestMethod]
+    public void BlocksThatDoNotPackToTheirSizeStayInTheirLayout()
+    {
+        // C = 20: c_attn's 60 outputs pack to two panels of 32 (64 rows), more than the matrix holds
+        var model = GptModel.Create(TestModels.TinyGpt() with { EmbeddingSize = 20 }, TestModels.Backend, seed: 2);
+        var original = model.RawParameters.Span.ToArray();
+        TextGenerator.Create(model, 1).Generate([1, 2], new SamplingOptions { MaxNewTokens = 3, Temperature = 0f });
+        Assert.IsFalse(model.BlocksPacked);
+        CollectionAssert.AreEqual(original, model.RawParameters.Span.ToArray());
+    }
+
+    [TestMethod]
     public void KvCacheLogitsEqualFullRecomputationOverAWholeBlock()
     {
         var model = Model();

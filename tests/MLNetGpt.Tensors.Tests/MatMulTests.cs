@@ -205,6 +205,20 @@ public sealed class MatMulTests
     }
 
     [TestMethod]
+    [DataRow(7, 33)] [DataRow(1, 1)] [DataRow(128, 96)] [DataRow(20, 65)]
+    public void UnpackingInvertsPacking(int c, int oc)
+    {
+        var w = Random(oc * c, 8);
+        var packed = new float[PackedWeight.Length(c, oc)];
+        CpuBackend.Create(1).PackMatMulWeight(packed, w, c, oc);
+        var back = Random(oc * c, 9);
+        PackedWeight.Unpack(back, packed, c, oc);
+        AssertBitwise(w, back, $"unpacked [{oc},{c}]");
+        var e = Assert.ThrowsExactly<ArgumentException>(() => PackedWeight.Unpack(back, packed.AsSpan(1), c, oc));
+        StringAssert.Contains(e.Message, "packed");
+    }
+
+    [TestMethod]
     [DynamicData(nameof(PackedShapes))]
     public void PackedForwardEqualsForwardBitwiseAtEveryWidth(int bt, int c, int oc)
     {

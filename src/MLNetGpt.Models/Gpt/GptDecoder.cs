@@ -9,8 +9,10 @@ namespace MLNetGpt.Models;
 /// Keys and values of every layer cached per row (keys [maxB, NH, hs, maxT], values [maxB, maxT, C]), so appending a token
 /// costs one token's forward pass.
 /// Every row is computed independently by row-wise kernels, so a row's logits do not depend on which other rows share the batch.
-/// The matmul weights are kept packed (<see cref="PackedWeight"/>): decoding one token reads every weight once, and the packed
-/// layout streams them in order, with results bitwise equal to the unpacked product.
+/// The matmul weights are read packed (<see cref="PackedWeight"/>): decoding one token reads every weight once, and the packed
+/// layout streams them in order, with results bitwise equal to the unpacked product. The LM head is packed into a copy here;
+/// the blocks' matrices too, unless the model keeps them packed in its own arena (a model that has only generated, on the
+/// CPU: <see cref="GptModel.UseBlocksPackedInPlace"/>).
 /// </summary>
 internal sealed class GptDecoder : IIncrementalDecoder
 {
@@ -68,64 +70,98 @@ internal sealed class GptDecoder : IIncrementalDecoder
 
     public IIncrementalDecoder CreateSibling(int maxBatch) => new GptDecoder(_m, maxBatch, _weights);
 
-    private Span<float> Packed(int offset) => _weights.At(offset);
+    /// <summary>Block l's matrix i (0 c_attn, 1 attn.c_proj, 2 c_fc, 3 mlp.c_proj), packed: in the model's arena or in our copy.</summary>
+    private Span<float> BlockWeight(int l, int i)
+    {
+        if (!_weights.InPlace) return _weights.Blocks.At(_weights.BlockOffsets[l][i]);
+        var w = _p.Blocks[l];
+        return _m.RawParameters[i switch { 0 => w.AttnWeight, 1 => w.AttnProjWeight, 2 => w.FcWeight, _ => w.FcProjWeight }];
+    }
 
     public void RefreshWeights()
     {
         var be = Backend;
-        be.Attach(_weights.Data); // device backends keep the packed weights on the device (the backend writes and reads them)
         int c = _c;
-        for (int l = 0; l < _layers; l++)
+        // A model that has only generated keeps its block matrices packed in its own arena (GptModel.UseBlocksPackedInPlace):
+        // then no second copy of them is made here (GPT-2 124M: 324 MiB less).
+        _weights.InPlace = _m.UseBlocksPackedInPlace();
+        if (_weights.InPlace) _weights.DropBlocks();
+        else
         {
-            var w = _p.Blocks[l];
-            var o = _weights.Blocks[l];
-            be.PackMatMulWeight(Packed(o[0]), P(w.AttnWeight), c, 3 * c);
-            be.PackMatMulWeight(Packed(o[1]), P(w.AttnProjWeight), c, c);
-            be.PackMatMulWeight(Packed(o[2]), P(w.FcWeight), c, 4 * c);
-            be.PackMatMulWeight(Packed(o[3]), P(w.FcProjWeight), 4 * c, c);
+            be.Attach(_weights.Blocks.Data); // device backends keep the packed weights on the device (the backend writes and reads them)
+            for (int l = 0; l < _layers; l++)
+            {
+                var w = _p.Blocks[l];
+                be.PackMatMulWeight(BlockWeight(l, 0), P(w.AttnWeight), c, 3 * c);
+                be.PackMatMulWeight(BlockWeight(l, 1), P(w.AttnProjWeight), c, c);
+                be.PackMatMulWeight(BlockWeight(l, 2), P(w.FcWeight), c, 4 * c);
+                be.PackMatMulWeight(BlockWeight(l, 3), P(w.FcProjWeight), 4 * c, c);
+            }
         }
-        be.PackMatMulWeight(Packed(_weights.Head), P(_p.Head), c, _v);
+        be.Attach(_weights.Head.Data);
+        be.PackMatMulWeight(_weights.Head.At(0), P(_p.Head), c, _v);
     }
 
     /// <summary>
-    /// Every block's four matmul weights, then the LM head, in the packed layout; one copy serves a decoder and its siblings.
+    /// The LM head and (unless the model's arena holds them packed) every block's four matmul weights, in the packed
+    /// layout; one copy serves a decoder and its siblings.
     /// </summary>
     private sealed class PackedWeights
     {
-        private readonly float[] _data;
-        private readonly int _base;
+        private readonly int _blockFloats;
+        private AlignedBuffer? _blocks;
 
         public PackedWeights(GptConfig cfg)
         {
             int c = cfg.EmbeddingSize, at = 0;
             int Take(int inCh, int outCh) { int o = at; at = checked(at + PackedWeight.Length(inCh, outCh)); return o; }
-            Blocks = new int[cfg.LayerCount][];
-            for (int l = 0; l < cfg.LayerCount; l++) Blocks[l] = [Take(c, 3 * c), Take(c, c), Take(c, 4 * c), Take(4 * c, c)];
-            Head = Take(c, cfg.VocabularySize);
-            // pinned and 64-byte aligned: every 512-bit load of a panel then stays within one cache line
-            _data = GC.AllocateArray<float>(at + 16, pinned: true);
+            BlockOffsets = new int[cfg.LayerCount][];
+            for (int l = 0; l < cfg.LayerCount; l++) BlockOffsets[l] = [Take(c, 3 * c), Take(c, c), Take(c, 4 * c), Take(4 * c, c)];
+            _blockFloats = at;
+            Head = new AlignedBuffer(PackedWeight.Length(c, cfg.VocabularySize));
+        }
+
+        /// <summary>Per block: offsets of c_attn, attn.c_proj, c_fc and mlp.c_proj in <see cref="Blocks"/>.</summary>
+        public int[][] BlockOffsets { get; }
+
+        /// <summary>True when the model's arena holds the block matrices packed (then <see cref="Blocks"/> is not kept).</summary>
+        public bool InPlace { get; set; }
+
+        /// <summary>The block matrices, packed (allocated on first use).</summary>
+        public AlignedBuffer Blocks => _blocks ??= new AlignedBuffer(_blockFloats);
+
+        public void DropBlocks() => _blocks = null;
+
+        /// <summary>The LM head, packed.</summary>
+        public AlignedBuffer Head { get; }
+    }
+
+    /// <summary>Floats in a pinned array, from a 64-byte boundary on: every 512-bit load of a panel stays within one cache line.</summary>
+    private sealed class AlignedBuffer
+    {
+        private readonly int _base;
+
+        public AlignedBuffer(int length)
+        {
+            Data = GC.AllocateArray<float>(length + 16, pinned: true);
             unsafe
             {
-                fixed (float* f = _data) _base = (int)(((64 - ((nint)f & 63)) & 63) / sizeof(float));
+                fixed (float* f = Data) _base = (int)(((64 - ((nint)f & 63)) & 63) / sizeof(float));
             }
         }
 
-        /// <summary>Per block: offsets of c_attn, attn.c_proj, c_fc and mlp.c_proj.</summary>
-        public int[][] Blocks { get; }
-
-        /// <summary>Offset of the LM head.</summary>
-        public int Head { get; }
-
-        public Span<float> At(int offset) => _data.AsSpan(_base + offset);
-
         /// <summary>The backing array.</summary>
-        public float[] Data => _data;
+        public float[] Data { get; }
+
+        public Span<float> At(int offset) => Data.AsSpan(_base + offset);
     }
 
     public int MaxBatch { get; }
 
-    private Span<float> P(ArenaSlice s) => _m.Parameters[s];
-    private Span<float> Pb(ArenaSlice? s) => s is null ? Span<float>.Empty : _m.Parameters[s];
+    // The arena as it is: the embeddings, LayerNorms and biases are never packed, and the block matrices are read through
+    // BlockWeight.
+    private Span<float> P(ArenaSlice s) => _m.RawParameters[s];
+    private Span<float> Pb(ArenaSlice? s) => s is null ? Span<float>.Empty : _m.RawParameters[s];
 
     public void Prefill(int row, ReadOnlySpan<int> tokens, Span<float> logits) => Prefill([row], tokens, [tokens.Length], logits);
 
@@ -232,17 +268,16 @@ internal sealed class GptDecoder : IIncrementalDecoder
         for (int l = 0; l < _layers; l++)
         {
             var w = _p.Blocks[l];
-            var pk = _weights.Blocks[l];
             be.LayerNormForward(ln, mean, rstd, x, P(w.Ln1Weight), Pb(w.Ln1Bias), n, c);
-            be.MatMulForwardPacked(qkv, ln, Packed(pk[0]), Pb(w.AttnBias), n, c, 3 * c);
+            be.MatMulForwardPacked(qkv, ln, BlockWeight(l, 0), Pb(w.AttnBias), n, c, 3 * c);
             Attend(l, qkv, n, prefill);
-            be.MatMulForwardPacked(tmp, _atty.AsSpan(0, n * c), Packed(pk[1]), Pb(w.AttnProjBias), n, c, c);
+            be.MatMulForwardPacked(tmp, _atty.AsSpan(0, n * c), BlockWeight(l, 1), Pb(w.AttnProjBias), n, c, c);
             be.ResidualForward(x2, x, tmp, n * c);
             be.LayerNormForward(ln, mean, rstd, x2, P(w.Ln2Weight), Pb(w.Ln2Bias), n, c);
-            be.MatMulForwardPacked(fch, ln, Packed(pk[2]), Pb(w.FcBias), n, c, 4 * c);
+            be.MatMulForwardPacked(fch, ln, BlockWeight(l, 2), Pb(w.FcBias), n, c, 4 * c);
             if (_m.GptConfig.Activation == Activation.Gelu) be.GeluForward(fchAct, fch, n * 4 * c);
             else be.ReluForward(fchAct, fch, n * 4 * c);
-            be.MatMulForwardPacked(tmp, fchAct, Packed(pk[3]), Pb(w.FcProjBias), n, 4 * c, c);
+            be.MatMulForwardPacked(tmp, fchAct, BlockWeight(l, 3), Pb(w.FcProjBias), n, 4 * c, c);
             be.ResidualForward(x, x2, tmp, n * c);
         }
     }
@@ -253,6 +288,6 @@ internal sealed class GptDecoder : IIncrementalDecoder
         var be = Backend;
         var ln = _ln.AsSpan(0, rows * _c);
         be.LayerNormForward(ln, _mean.AsSpan(0, rows), _rstd.AsSpan(0, rows), hidden, P(_p.LnfWeight), Pb(_p.LnfBias), rows, _c);
-        be.MatMulForwardPacked(logits, ln, Packed(_weights.Head), Span<float>.Empty, rows, _c, _v);
+        be.MatMulForwardPacked(logits, ln, _weights.Head.At(0), Span<float>.Empty, rows, _c, _v);
     }
 }

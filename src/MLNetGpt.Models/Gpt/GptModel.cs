@@ -16,20 +16,23 @@ public sealed class GptModel : ITrainableModel
     private GptActivations? _acts;          // training: every layer's activations, kept for backward
     private GptActivations? _evalActs;      // evaluation when _acts is absent or too small: one layer's buffers, shared
     private Arena? _gradients;
+    private readonly Arena _parameters;
+    private readonly BlockPacking _packing;
     private readonly int _c, _nh, _v, _layers;
     private readonly float _dropout;
 
-    private GptModel(GptConfig config, IComputeBackend backend, Arena? parameters = null)
+    private GptModel(GptConfig config, IComputeBackend backend, Arena? parameters = null, BlockPacking? packing = null)
     {
         config.Validate();
         GptConfig = config;
         Backend = backend;
         _p = GptParameters.Create(config);
-        Parameters = parameters ?? Arena.Create(_p.Layout);
+        _parameters = parameters ?? Arena.Create(_p.Layout);
+        _packing = packing ?? new BlockPacking();
         // A device backend (GPU) keeps the parameters on the device from here on (a copy of the host array as it is now);
         // after the host writes them (initialization, loading) they are copied over with CopyToDevice, and before the host
         // reads them (saving) back with CopyToHost. Host backends ignore all three calls.
-        backend.Attach(Parameters.Data);
+        backend.Attach(_parameters.Data);
         _c = config.EmbeddingSize; _nh = config.HeadCount; _v = config.VocabularySize; _layers = config.LayerCount;
         _dropout = config.Dropout;
     }
@@ -39,8 +42,8 @@ public sealed class GptModel : ITrainableModel
     {
         ArgumentNullException.ThrowIfNull(config);
         var model = new GptModel(config, backend ?? CpuBackend.Create());
-        model._p.Initialize(model.Parameters, seed);
-        model.Backend.CopyToDevice(model.Parameters.Span);
+        model._p.Initialize(model._parameters, seed);
+        model.Backend.CopyToDevice(model._parameters.Span);
         return model;
     }
 
@@ -50,8 +53,9 @@ public sealed class GptModel : ITrainableModel
     /// <summary>A GPT over this one's parameter arena (shared, not copied) running on <paramref name="backend"/>.</summary>
     internal GptModel WithBackend(IComputeBackend backend)
     {
-        Backend.CopyToHost(Parameters.Span); // the new model's backend starts from the host array
-        return new(GptConfig, backend, Parameters);
+        if (backend is not CpuBackend) UnpackBlocks(); // only CPU backends read the packed blocks in place
+        Backend.CopyToHost(_parameters.Span); // the new model's backend starts from the host array
+        return new(GptConfig, backend, _parameters, _packing);
     }
 
     /// <summary>The configuration.</summary>
@@ -75,8 +79,103 @@ public sealed class GptModel : ITrainableModel
     /// <inheritdoc/>
     public IComputeBackend Backend { get; }
 
-    /// <summary>All parameters, GPT-2 names (see <see cref="ArenaLayout.Slices"/>).</summary>
-    public Arena Parameters { get; }
+    /// <summary>
+    /// All parameters, GPT-2 names (see <see cref="ArenaLayout.Slices"/>), each matrix in its [out, in] layout. (A model that
+    /// has only generated keeps its blocks' four matrices packed in place instead, see <see cref="UseBlocksPackedInPlace"/>;
+    /// reading this property restores them first.)
+    /// </summary>
+    public Arena Parameters
+    {
+        get
+        {
+            UnpackBlocks();
+            return _parameters;
+        }
+    }
+
+    /// <summary>The parameter arena as it is, blocks packed or not (the decoder's and the forward's own reads).</summary>
+    internal Arena RawParameters => _parameters;
+
+    /// <summary>Whether the arena holds the blocks' matrices packed (shared by the models over one arena).</summary>
+    internal bool BlocksPacked => _packing.Packed;
+
+    // Per arena (WithBackend shares it): are the blocks' four matrices stored in the PackedWeight layout right now?
+    private sealed class BlockPacking
+    {
+        public bool Packed;
+    }
+
+    /// <summary>
+    /// Generation reads every block matrix in the <see cref="PackedWeight"/> layout, which a decoder otherwise keeps as a
+    /// second copy (for GPT-2 124M, 324 MiB). A model on a <see cref="CpuBackend"/> that has never trained (no gradients)
+    /// and whose matrices pack to their own size (output channels a multiple of the panel width) stores them packed in its
+    /// arena instead, and returns true: its forward then reads them packed (the same bits), and anything that needs the
+    /// original layout (training, <see cref="Parameters"/>, saving) unpacks them first. Otherwise it makes sure they are in
+    /// the original layout and returns false.
+    /// </summary>
+    internal bool UseBlocksPackedInPlace()
+    {
+        if (Backend is CpuBackend && _gradients is null && BlocksPackToTheirSize())
+        {
+            PackBlocks();
+            return true;
+        }
+        UnpackBlocks();
+        return false;
+    }
+
+    private bool BlocksPackToTheirSize()
+    {
+        foreach (var (_, c, oc) in BlockMatrices())
+            if (PackedWeight.Length(c, oc) != (long)c * oc) return false;
+        return true;
+    }
+
+    // Each block's four matrices: slice, input channels, output channels.
+    private IEnumerable<(ArenaSlice Slice, int C, int Oc)> BlockMatrices()
+    {
+        int c = _c;
+        foreach (var w in _p.Blocks)
+        {
+            yield return (w.AttnWeight, c, 3 * c);
+            yield return (w.AttnProjWeight, c, c);
+            yield return (w.FcWeight, c, 4 * c);
+            yield return (w.FcProjWeight, 4 * c, c);
+        }
+    }
+
+    private void PackBlocks()
+    {
+        lock (_packing)
+        {
+            if (_packing.Packed) return;
+            var original = GC.AllocateUninitializedArray<float>(4 * _c * _c);
+            foreach (var (slice, c, oc) in BlockMatrices())
+            {
+                var w = _parameters[slice];
+                w.CopyTo(original);
+                Backend.PackMatMulWeight(w, original.AsSpan(0, w.Length), c, oc);
+            }
+            _packing.Packed = true;
+        }
+    }
+
+    private void UnpackBlocks()
+    {
+        if (!_packing.Packed) return;
+        lock (_packing)
+        {
+            if (!_packing.Packed) return;
+            var packed = GC.AllocateUninitializedArray<float>(4 * _c * _c);
+            foreach (var (slice, c, oc) in BlockMatrices())
+            {
+                var w = _parameters[slice];
+                w.CopyTo(packed);
+                PackedWeight.Unpack(w, packed.AsSpan(0, w.Length), c, oc);
+            }
+            _packing.Packed = false;
+        }
+    }
 
     /// <summary>
     /// Gradients (same layout), filled by training steps. Allocated on first use, so a model that only generates or
@@ -124,6 +223,7 @@ public sealed class GptModel : ITrainableModel
     /// <inheritdoc/>
     public float ForwardBackward(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets, int batchSize, int length, float lossScale, ulong dropoutSeed)
     {
+        UnpackBlocks(); // training reads and updates the matrices in their own layout
         var a = Forward(inputs, batchSize, length, training: true, dropoutSeed);
         float loss = Loss(a, targets, batchSize * length, out int counted);
         Backward(inputs, targets, batchSize, length, counted == 0 ? 0f : lossScale / counted, dropoutSeed);
@@ -158,8 +258,15 @@ public sealed class GptModel : ITrainableModel
         return acts;
     }
 
-    private Span<float> P(ArenaSlice s) => Parameters[s];
-    private Span<float> Pb(ArenaSlice? s) => s is null ? Span<float>.Empty : Parameters[s];
+    private Span<float> P(ArenaSlice s) => _parameters[s];
+    private Span<float> Pb(ArenaSlice? s) => s is null ? Span<float>.Empty : _parameters[s];
+
+    // out = inp·Wᵀ + b for a block matrix, stored packed or not (the same bits either way)
+    private void BlockMatMul(Span<float> output, ReadOnlySpan<float> input, ArenaSlice weight, ArenaSlice? bias, int bt, int c, int oc, bool packed)
+    {
+        if (packed) Backend.MatMulForwardPacked(output, input, P(weight), Pb(bias), bt, c, oc);
+        else Backend.MatMulForward(output, input, P(weight), Pb(bias), bt, c, oc);
+    }
     private Span<float> G(ArenaSlice s) => Gradients[s];
     private Span<float> Gb(ArenaSlice? s) => s is null ? Span<float>.Empty : Gradients[s];
 
@@ -172,6 +279,7 @@ public sealed class GptModel : ITrainableModel
         var be = Backend;
         int bt = b * t, c = _c;
         bool drop = training && _dropout > 0f;
+        bool packed = _packing.Packed && Backend is CpuBackend;
         var wpe = P(_p.Wpe)[..(t * c)];
         if (drop)
         {
@@ -198,19 +306,19 @@ public sealed class GptModel : ITrainableModel
             var dropped = a.Get(a.ScratchB, bt * c);
 
             be.LayerNormForward(ln1, a.Get(a.Ln1Mean[l], bt), a.Get(a.Ln1Rstd[l], bt), x, P(w.Ln1Weight), Pb(w.Ln1Bias), bt, c);
-            be.MatMulForward(qkv, ln1, P(w.AttnWeight), Pb(w.AttnBias), bt, c, 3 * c);
+            BlockMatMul(qkv, ln1, w.AttnWeight, w.AttnBias, bt, c, 3 * c, packed);
             be.AttentionForward(atty, a.Get(a.Att[l], b * _nh * t * t), qkv, b, t, c, _nh);
-            be.MatMulForward(branch, atty, P(w.AttnProjWeight), Pb(w.AttnProjBias), bt, c, c);
+            BlockMatMul(branch, atty, w.AttnProjWeight, w.AttnProjBias, bt, c, c, packed);
             if (drop) be.DropoutForward(dropped, branch, _dropout, SiteSeed(dropoutSeed, 1 + 2 * l), bt * c);
             be.ResidualForward(resid2, x, drop ? dropped : branch, bt * c);
 
             be.LayerNormForward(ln2, a.Get(a.Ln2Mean[l], bt), a.Get(a.Ln2Rstd[l], bt), resid2, P(w.Ln2Weight), Pb(w.Ln2Bias), bt, c);
-            be.MatMulForward(fch, ln2, P(w.FcWeight), Pb(w.FcBias), bt, c, 4 * c);
+            BlockMatMul(fch, ln2, w.FcWeight, w.FcBias, bt, c, 4 * c, packed);
             // training keeps GELU'(fch) in fch's place (backward needs nothing else of it): backward is then a multiply
             if (GptConfig.Activation == Activation.Gelu && training) be.GeluForward(fchAct, fch, fch, bt * 4 * c);
             else if (GptConfig.Activation == Activation.Gelu) be.GeluForward(fchAct, fch, bt * 4 * c);
             else be.ReluForward(fchAct, fch, bt * 4 * c);
-            be.MatMulForward(branch, fchAct, P(w.FcProjWeight), Pb(w.FcProjBias), bt, 4 * c, c);
+            BlockMatMul(branch, fchAct, w.FcProjWeight, w.FcProjBias, bt, 4 * c, c, packed);
             if (drop) be.DropoutForward(dropped, branch, _dropout, SiteSeed(dropoutSeed, 2 + 2 * l), bt * c);
             be.ResidualForward(a.Get(a.Resid[l + 1], bt * c), resid2, drop ? dropped : branch, bt * c);
         }

@@ -24,4 +24,21 @@ public static class PackedWeight
         if (n > int.MaxValue) throw new ArgumentOutOfRangeException(nameof(oc), oc, $"A packed [{oc},{c}] weight needs {n} floats, more than one span holds.");
         return (int)n;
     }
+
+    /// <summary>
+    /// The inverse of packing: weight[OC,C] from <paramref name="packed"/> in this layout (as a host backend's
+    /// <see cref="IComputeBackend.PackMatMulWeight"/> writes it). For a model that keeps a weight packed in place of the
+    /// original (GptModel, while it only generates) and must give the original back.
+    /// </summary>
+    public static void Unpack(Span<float> weight, ReadOnlySpan<float> packed, int c, int oc)
+    {
+        Shapes.Require(packed.Length, (long)Length(c, oc), $"packed [{oc},{c}]", nameof(packed));
+        Shapes.Require(weight.Length, (long)oc * c, $"[{oc},{c}]", nameof(weight));
+        for (int o = 0; o < oc; o++)
+        {
+            var row = weight.Slice(o * c, c);
+            var panel = packed[((o / PanelWidth) * c * PanelWidth + o % PanelWidth)..];
+            for (int k = 0; k < c; k++) row[k] = panel[k * PanelWidth];
+        }
+    }
 }

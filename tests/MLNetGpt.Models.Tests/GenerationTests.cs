@@ -49,6 +49,20 @@ public sealed class GenerationTests
     }
 
     [TestMethod]
+    public void ModelsSharingAnArenaNeverPackItInPlace()
+    {
+        var model = Model();
+        var greedy = new SamplingOptions { MaxNewTokens = 6, Temperature = 0f };
+        var alone = TextGenerator.Create(model, 1).Generate([3, 4], greedy);
+        Assert.IsTrue(model.BlocksPacked);
+        var sibling = (GptModel)LanguageModel.WithBackend(model, TestModels.Backend);
+        Assert.IsFalse(model.BlocksPacked, "sharing the arena puts it back in the original layout");
+        CollectionAssert.AreEqual(alone, TextGenerator.Create(sibling, 1).Generate([3, 4], greedy));
+        CollectionAssert.AreEqual(alone, TextGenerator.Create(model, 1).Generate([3, 4], greedy));
+        Assert.IsFalse(model.BlocksPacked || sibling.BlocksPacked, "and it stays so: each decoder keeps its own packed copy");
+    }
+
+    [TestMethod]
     public void BlocksThatDoNotPackToTheirSizeStayInTheirLayout()
     {
         // C = 20: c_attn's 60 outputs pack to two panels of 32 (64 rows), more than the matrix holds

@@ -53,7 +53,10 @@ public sealed class GptModel : ITrainableModel
     /// <summary>A GPT over this one's parameter arena (shared, not copied) running on <paramref name="backend"/>.</summary>
     internal GptModel WithBackend(IComputeBackend backend)
     {
-        if (backend is not CpuBackend) UnpackBlocks(); // only CPU backends read the packed blocks in place
+        // Two models over one arena may run on two threads (one generating while the other saves, say): the arena then
+        // stays in the original layout for good, so that neither ever rewrites what the other reads.
+        lock (_packing) _packing.Shared = true;
+        UnpackBlocks();
         Backend.CopyToHost(_parameters.Span); // the new model's backend starts from the host array
         return new(GptConfig, backend, _parameters, _packing);
     }
@@ -99,23 +102,24 @@ public sealed class GptModel : ITrainableModel
     /// <summary>Whether the arena holds the blocks' matrices packed (shared by the models over one arena).</summary>
     internal bool BlocksPacked => _packing.Packed;
 
-    // Per arena (WithBackend shares it): are the blocks' four matrices stored in the PackedWeight layout right now?
+    // Per arena (WithBackend shares it): are the blocks' four matrices stored in the PackedWeight layout right now, and is
+    // the arena shared by several models (then never)?
     private sealed class BlockPacking
     {
-        public bool Packed;
+        public bool Packed, Shared;
     }
 
     /// <summary>
     /// Generation reads every block matrix in the <see cref="PackedWeight"/> layout, which a decoder otherwise keeps as a
     /// second copy (for GPT-2 124M, 324 MiB). A model on a <see cref="CpuBackend"/> that has never trained (no gradients)
     /// and whose matrices pack to their own size (output channels a multiple of the panel width) stores them packed in its
-    /// arena instead, and returns true: its forward then reads them packed (the same bits), and anything that needs the
+    /// arena instead (unless the arena is shared with another model, see <see cref="WithBackend"/>), and returns true: its forward then reads them packed (the same bits), and anything that needs the
     /// original layout (training, <see cref="Parameters"/>, saving) unpacks them first. Otherwise it makes sure they are in
     /// the original layout and returns false.
     /// </summary>
     internal bool UseBlocksPackedInPlace()
     {
-        if (Backend is CpuBackend && _gradients is null && BlocksPackToTheirSize())
+        if (Backend is CpuBackend && _gradients is null && !_packing.Shared && BlocksPackToTheirSize())
         {
             PackBlocks();
             return true;
@@ -148,7 +152,7 @@ public sealed class GptModel : ITrainableModel
     {
         lock (_packing)
         {
-            if (_packing.Packed) return;
+            if (_packing.Packed || _packing.Shared) return;
             var original = GC.AllocateUninitializedArray<float>(4 * _c * _c);
             foreach (var (slice, c, oc) in BlockMatrices())
             {

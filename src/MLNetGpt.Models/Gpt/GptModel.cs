@@ -111,19 +111,15 @@ public sealed class GptModel : ITrainableModel
 
     /// <summary>
     /// Generation reads every block matrix in the <see cref="PackedWeight"/> layout, which a decoder otherwise keeps as a
-    /// second copy (for GPT-2 124M, 324 MiB). A model on a <see cref="CpuBackend"/> that has never trained (no gradients)
-    /// and whose matrices pack to their own size (output channels a multiple of the panel width) stores them packed in its
-    /// arena instead (unless the arena is shared with another model, see <see cref="WithBackend"/>), and returns true: its forward then reads them packed (the same bits), and anything that needs the
-    /// original layout (training, <see cref="Parameters"/>, saving) unpacks them first. Otherwise it makes sure they are in
-    /// the original layout and returns false.
+    /// second copy (for GPT-2 124M, 324 MiB). A model on a <see cref="CpuBackend"/> that has never trained (no gradients),
+    /// does not share its arena (<see cref="WithBackend"/>) and whose matrices pack to their own size (output channels a
+    /// multiple of the panel width) stores them packed in its arena instead and returns true: its forward then reads them
+    /// packed (the same bits), and anything that needs the original layout (training, <see cref="Parameters"/>, saving)
+    /// unpacks them first. Otherwise it makes sure they are in the original layout and returns false.
     /// </summary>
     internal bool UseBlocksPackedInPlace()
     {
-        if (Backend is CpuBackend && _gradients is null && !_packing.Shared && BlocksPackToTheirSize())
-        {
-            PackBlocks();
-            return true;
-        }
+        if (Backend is CpuBackend && _gradients is null && BlocksPackToTheirSize() && PackBlocks()) return true;
         UnpackBlocks();
         return false;
     }
@@ -148,11 +144,13 @@ public sealed class GptModel : ITrainableModel
         }
     }
 
-    private void PackBlocks()
+    // Packs the blocks in place unless the arena is shared; true when they are packed.
+    private bool PackBlocks()
     {
         lock (_packing)
         {
-            if (_packing.Packed || _packing.Shared) return;
+            if (_packing.Packed) return true;
+            if (_packing.Shared) return false;
             var original = GC.AllocateUninitializedArray<float>(4 * _c * _c);
             foreach (var (slice, c, oc) in BlockMatrices())
             {
@@ -161,6 +159,7 @@ public sealed class GptModel : ITrainableModel
                 Backend.PackMatMulWeight(w, original.AsSpan(0, w.Length), c, oc);
             }
             _packing.Packed = true;
+            return true;
         }
     }
 

@@ -48,6 +48,8 @@ public sealed class CudaBackend : IComputeBackend, IDisposable
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>> _multiply;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, DropoutArgs> _dropout, _dropoutBackward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamWArgs> _adamw;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamWArgs> _adamwScaled;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<double>, int, float> _clipScale;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int> _encoder;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int> _encoderWpe;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int> _encoderWte;
@@ -98,6 +100,8 @@ public sealed class CudaBackend : IComputeBackend, IDisposable
             _dropout = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, DropoutArgs>(Kernels.DropoutForward);
             _dropoutBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, DropoutArgs>(Kernels.DropoutBackward);
             _adamw = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamWArgs>(Kernels.AdamW);
+            _adamwScaled = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamWArgs>(Kernels.AdamWScaled);
+            _clipScale = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<double>, int, float>(Kernels.ClipScale);
             _encoder = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int>(Kernels.EncoderForward);
             _encoderWpe = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>(Kernels.EncoderBackwardWpe);
             _encoderWte = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>, int>(Kernels.EncoderBackwardWte);
@@ -851,12 +855,55 @@ public sealed class CudaBackend : IComputeBackend, IDisposable
         var pv = _memory.Out(parameters, ref outs, accumulate: true);
         var mv = _memory.Out(m[..n], ref outs, accumulate: true);
         var vv = _memory.Out(v[..n], ref outs, accumulate: true);
-        _adamw(n, pv, g, mv, vv, new AdamWArgs
-        {
-            LearningRate = learningRate, Beta1 = beta1, Beta2 = beta2, Eps = eps, WeightDecay = weightDecay,
-            C1 = 1f - MathF.Pow(beta1, step), C2 = 1f - MathF.Pow(beta2, step), GradientScale = gradientScale,
-        });
+        _adamw(n, pv, g, mv, vv, AdamWArguments(learningRate, beta1, beta2, eps, weightDecay, step, gradientScale));
         outs.Download();
+    }
+
+    private static AdamWArgs AdamWArguments(float learningRate, float beta1, float beta2, float eps, float weightDecay, int step, float gradientScale) => new()
+    {
+        LearningRate = learningRate, Beta1 = beta1, Beta2 = beta2, Eps = eps, WeightDecay = weightDecay,
+        C1 = 1f - MathF.Pow(beta1, step), C2 = 1f - MathF.Pow(beta2, step), GradientScale = gradientScale,
+    };
+
+    /// <inheritdoc/>
+    public void AdamW(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> m, Span<float> v,
+        float learningRate, float beta1, float beta2, float eps, float weightDecay, int step, ReadOnlySpan<float> gradientScale)
+    {
+        int n = parameters.Length;
+        KernelChecks.CheckElementwise(n, gradients.Length, m.Length, v.Length);
+        if (step < 1) throw new ArgumentOutOfRangeException(nameof(step), step, "AdamW step counts from 1.");
+        if (gradientScale.IsEmpty) throw new ArgumentException("gradientScale needs one element.", nameof(gradientScale));
+        if (n == 0) return;
+        Begin();
+        var outs = new DeviceMemory.Outputs();
+        var g = _memory.In(gradients[..n]);
+        var s = _memory.In(gradientScale[..1]);
+        var pv = _memory.Out(parameters, ref outs, accumulate: true);
+        var mv = _memory.Out(m[..n], ref outs, accumulate: true);
+        var vv = _memory.Out(v[..n], ref outs, accumulate: true);
+        _adamwScaled(n, pv, g, mv, vv, s, AdamWArguments(learningRate, beta1, beta2, eps, weightDecay, step, 1f));
+        outs.Download();
+    }
+
+    /// <inheritdoc/>
+    public void ClipScale(Span<float> scale, ReadOnlySpan<float> x, float maxNorm)
+    {
+        if (scale.IsEmpty) throw new ArgumentException("scale needs one element.", nameof(scale));
+        Begin();
+        var outs = new DeviceMemory.Outputs();
+        var sv = _memory.Out(scale[..1], ref outs, accumulate: false);
+        if (x.IsEmpty) _fill(1, sv, 1f); // a zero norm: no clipping
+        else _clipScale(1, sv, _partials.View.AsContiguous(), SumOfSquaresPartials(x), maxNorm);
+        outs.Download();
+    }
+
+    // The partial sums of Σ x² (x not empty) into _partials, at most SumOfSquaresGroups of them; returns how many.
+    private int SumOfSquaresPartials(ReadOnlySpan<float> x)
+    {
+        var xv = _memory.In(x);
+        int groups = (int)Math.Min(SumOfSquaresGroups, (x.Length + _group - 1) / _group);
+        _sumOfSquares(new KernelConfig(groups, _group), _partials.View.AsContiguous(), xv, x.Length);
+        return groups;
     }
 
     /// <inheritdoc/>
@@ -864,10 +911,8 @@ public sealed class CudaBackend : IComputeBackend, IDisposable
     {
         if (x.IsEmpty) return 0;
         Begin();
-        var xv = _memory.In(x);
-        int groups = (int)Math.Min(SumOfSquaresGroups, (x.Length + _group - 1) / _group);
-        _sumOfSquares(new KernelConfig(groups, _group), _partials.View.AsContiguous(), xv, x.Length);
-        _partials.View.AsContiguous().SubView(0, groups).CopyToCPU(_hostPartials.AsSpan(0, groups)); // the one host read of a step besides the loss
+        int groups = SumOfSquaresPartials(x);
+        _partials.View.AsContiguous().SubView(0, groups).CopyToCPU(_hostPartials.AsSpan(0, groups));
         _memory.CountTransfer(groups * sizeof(double));
         double sum = 0;
         for (int i = 0; i < groups; i++) sum += _hostPartials[i];

@@ -114,6 +114,14 @@ internal static class Kernels
         parameters[i] = p - a.LearningRate * (mh / (XMath.Sqrt(vh) + a.Eps) + a.WeightDecay * p);
     }
 
+    /// <summary><see cref="AdamW"/> with the gradient scale read from scale[0] on the device (see <see cref="ClipScale"/>).</summary>
+    public static void AdamWScaled(Index1D i, ArrayView<float> parameters, ArrayView<float> gradients, ArrayView<float> m, ArrayView<float> v,
+        ArrayView<float> scale, AdamWArgs a)
+    {
+        a.GradientScale = scale[0];
+        AdamW(i, parameters, gradients, m, v, a);
+    }
+
     // ---- embeddings ----
 
     /// <summary>out[B,T,C] = wte[tokens[b,t],:] + wpe[t,:]; one thread per output element.</summary>
@@ -502,5 +510,17 @@ internal static class Kernels
             Group.Barrier();
         }
         if (tid == 0) partial[Grid.IdxX] = shared[0];
+    }
+
+    /// <summary>
+    /// One thread: the clip's factor from <see cref="SumOfSquaresPartial"/>'s partial sums, added in order in double (as the
+    /// host adds them): scale[0] = maxNorm / (√Σ + 1e-6) when below 1, else 1.
+    /// </summary>
+    public static void ClipScale(Index1D i, ArrayView<float> scale, ArrayView<double> partial, int groups, float maxNorm)
+    {
+        double sum = 0;
+        for (int k = 0; k < groups; k++) sum += partial[k];
+        double coef = maxNorm / (XMath.Sqrt(sum) + 1e-6);
+        scale[0] = coef < 1.0 ? (float)coef : 1f;
     }
 }

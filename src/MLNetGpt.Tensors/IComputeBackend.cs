@@ -172,6 +172,30 @@ public interface IComputeBackend
     /// <summary>Σ x² in double precision (for the global gradient norm).</summary>
     double SumOfSquares(ReadOnlySpan<float> x);
 
+    /// <summary>
+    /// The global-norm clip's factor, written where <paramref name="scale"/> lives: scale[0] = maxNorm / (‖x‖ + 1e-6) when
+    /// that is below 1, else 1 (PyTorch's clip_grad_norm_), ‖x‖² summed in double as <see cref="SumOfSquares"/>. With the
+    /// <see cref="AdamW(Span{float}, ReadOnlySpan{float}, Span{float}, Span{float}, float, float, float, float, float, int, ReadOnlySpan{float})"/>
+    /// overload that reads it, a device backend clips without bringing the norm to the host. Host backends run this default.
+    /// </summary>
+    void ClipScale(Span<float> scale, ReadOnlySpan<float> x, float maxNorm)
+    {
+        if (scale.IsEmpty) throw new ArgumentException("scale needs one element.", nameof(scale));
+        double coef = maxNorm / (Math.Sqrt(SumOfSquares(x)) + 1e-6);
+        scale[0] = coef < 1.0 ? (float)coef : 1f;
+    }
+
+    /// <summary>
+    /// <see cref="AdamW(Span{float}, ReadOnlySpan{float}, Span{float}, Span{float}, float, float, float, float, float, int, float)"/>
+    /// with the gradient scale read from gradientScale[0] where it lives (as <see cref="ClipScale"/> leaves it).
+    /// </summary>
+    void AdamW(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> m, Span<float> v,
+        float learningRate, float beta1, float beta2, float eps, float weightDecay, int step, ReadOnlySpan<float> gradientScale)
+    {
+        if (gradientScale.IsEmpty) throw new ArgumentException("gradientScale needs one element.", nameof(gradientScale));
+        AdamW(parameters, gradients, m, v, learningRate, beta1, beta2, eps, weightDecay, step, gradientScale[0]);
+    }
+
     /// <summary>x *= scale.</summary>
     void Scale(Span<float> x, float scale);
 

@@ -27,12 +27,13 @@ public sealed class GptModelTests
         var m = Arena.Create(model.Parameters.Layout);
         var v = Arena.Create(model.Parameters.Layout);
         var options = new TrainingOptions { WeightDecay = 0f, GradientClip = 1f };
+        var clip = new float[1];
         float loss = float.NaN;
         for (int step = 1; step <= 300; step++)
         {
             model.Gradients.Clear();
             loss = ((ITrainableModel)model).ForwardBackward(inputs, targets, b, t, 1f, 0);
-            AdamWOptimizer.Step(model, m, v, options, 3e-3f, step);
+            AdamWOptimizer.Step(model, m, v, options, 3e-3f, step, clip);
         }
         loss = ((ITrainableModel)model).ForwardLoss(inputs, targets, b, t);
         Assert.IsTrue(loss < 0.1f, $"loss after 300 steps on one batch: {loss}");
@@ -120,6 +121,7 @@ public sealed class GptModelTests
         var m = Arena.Create(model.Parameters.Layout);
         var v = Arena.Create(model.Parameters.Layout);
         var options = new TrainingOptions();
+        var clip = new float[1];
         t.ForwardBackward(x, y, 4, 16, 1f, 0);
         int step = 1;
         MLNetGpt.Tensors.Tests.AllocationProbe.AssertNoAllocation(null, "5 training steps", () =>
@@ -128,7 +130,7 @@ public sealed class GptModelTests
             {
                 model.Gradients.Clear();
                 t.ForwardBackward(x, y, 4, 16, 1f, (ulong)step);
-                AdamWOptimizer.Step(model, m, v, options, 1e-3f, step);
+                AdamWOptimizer.Step(model, m, v, options, 1e-3f, step, clip);
             }
         });
     }

@@ -59,6 +59,7 @@ public sealed class PyTorchParityTests
         var trainable = (ITrainableModel)model;
         var expected = file.ReadFloats("expected.adamw_losses");
         var options = new TrainingOptions { Beta1 = 0.9f, Beta2 = 0.99f, WeightDecay = 0.1f, GradientClip = 1f };
+        var clip = new float[1];
         var m = Arena.Create(model.Parameters.Layout);
         var v = Arena.Create(model.Parameters.Layout);
         for (int step = 1; step <= expected.Length; step++)
@@ -66,7 +67,7 @@ public sealed class PyTorchParityTests
             model.Gradients.Clear();
             float loss = trainable.ForwardBackward(inputs, targets, b, t, 1f, 0);
             Assert.AreEqual(expected[step - 1], loss, 2e-4f, $"loss before step {step}");
-            AdamWOptimizer.Step(trainable, m, v, options, 1e-2f, step);
+            AdamWOptimizer.Step(trainable, m, v, options, 1e-2f, step, clip);
         }
     }
 }

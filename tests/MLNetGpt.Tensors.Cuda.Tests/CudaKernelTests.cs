@@ -362,6 +362,31 @@ public sealed class CudaKernelTests
     }
 
     [TestMethod]
+    [DataRow(1, 0.5f, false)] [DataRow(37, 1f, true)] [DataRow(20000, 1000f, false)] [DataRow(0, 1f, true)]
+    public void ClipScaleLeftOnTheDeviceFeedsAdamW(int n, float maxNorm, bool attached)
+    {
+        // The clip's factor computed where the gradients live and read there by AdamW: the same as the host's way
+        var g = Tests.Gpu.Random(n, 2);
+        var p0 = Tests.Gpu.Random(n, 1);
+        float[] ep = (float[])p0.Clone(), em = new float[n], ev = new float[n];
+        float[] p = (float[])p0.Clone(), m = new float[n], v = new float[n];
+        var expectedScale = new float[1];
+        ((IComputeBackend)Ref).ClipScale(expectedScale, g, maxNorm);
+        double norm = Math.Sqrt(Ref.SumOfSquares(g));
+        Assert.AreEqual(n == 0 || maxNorm / (norm + 1e-6) >= 1 ? 1f : (float)(maxNorm / (norm + 1e-6)), expectedScale[0], "the reference's factor");
+        ((IComputeBackend)Ref).AdamW(ep, g, em, ev, 1e-2f, 0.9f, 0.95f, 1e-8f, 0.1f, 1, expectedScale);
+        var scale = new float[] { float.NaN };
+        OnGpu(attached, () =>
+        {
+            Gpu.ClipScale(scale, g, maxNorm);
+            Gpu.AdamW(p, g, m, v, 1e-2f, 0.9f, 0.95f, 1e-8f, 0.1f, 1, (ReadOnlySpan<float>)scale);
+        }, p, g, m, v, scale);
+        Tests.Gpu.AssertClose(expectedScale, scale, 1e-6, "clip factor (Σ x² in another order)");
+        Tests.Gpu.AssertClose(ep, p, Tol, "params");
+        Tests.Gpu.AssertClose(em, m, Tol, "m");
+    }
+
+    [TestMethod]
     public void ShapeErrorsAreTheReferenceOnes()
     {
         var e = Assert.ThrowsExactly<ArgumentException>(() => Gpu.MatMulForward(new float[3], new float[8], new float[8], [], 2, 4, 2));

@@ -9,22 +9,16 @@ internal static class AdamWOptimizer
     /// <summary>
     /// Clips the global gradient norm (PyTorch's clip_grad_norm_: scale by max_norm / (norm + 1e-6) when below 1; AdamW
     /// applies the factor as it reads the gradients, which stay unscaled), then runs AdamW on every parameter slice with
-    /// weight decay only on slices marked as decaying. Returns the norm before clipping
-    /// (NaN when clipping is off: the norm is then not computed).
+    /// weight decay only on slices marked as decaying. The factor goes through <paramref name="clip"/> (one float of an array
+    /// attached to the backend), so a device backend never brings the norm to the host.
     /// <paramref name="step"/> counts from 1.
     /// </summary>
-    public static double Step(ITrainableModel model, Arena m, Arena v, TrainingOptions o, float learningRate, int step)
+    public static void Step(ITrainableModel model, Arena m, Arena v, TrainingOptions o, float learningRate, int step, Span<float> clip)
     {
         var be = model.Backend;
         var grads = model.Gradients;
-        double norm = double.NaN;
-        float scale = 1f; // the clip's factor, applied by AdamW as it reads each gradient (a pass over them saved)
-        if (o.GradientClip > 0)
-        {
-            norm = Math.Sqrt(be.SumOfSquares(grads.Span));
-            double coef = o.GradientClip / (norm + 1e-6);
-            if (coef < 1.0) scale = (float)coef;
-        }
+        bool clipping = o.GradientClip > 0;
+        if (clipping) be.ClipScale(clip, grads.Span, o.GradientClip);
         // One AdamW call per run of adjacent slices with the same decay flag (GPT layouts put all decaying tensors first).
         var p = model.Parameters;
         var slices = p.Layout.Slices;
@@ -36,10 +30,13 @@ internal static class AdamWOptimizer
             int j = i + 1;
             while (j < slices.Count && slices[j].Decays == decays && slices[j].Offset == end) end += slices[j++].Length;
             int n = end - start;
-            be.AdamW(p.Data.AsSpan(start, n), grads.Data.AsSpan(start, n), m.Data.AsSpan(start, n), v.Data.AsSpan(start, n),
-                learningRate, o.Beta1, o.Beta2, o.Epsilon, decays ? o.WeightDecay : 0f, step, scale);
+            if (clipping)
+                be.AdamW(p.Data.AsSpan(start, n), grads.Data.AsSpan(start, n), m.Data.AsSpan(start, n), v.Data.AsSpan(start, n),
+                    learningRate, o.Beta1, o.Beta2, o.Epsilon, decays ? o.WeightDecay : 0f, step, (ReadOnlySpan<float>)clip);
+            else
+                be.AdamW(p.Data.AsSpan(start, n), grads.Data.AsSpan(start, n), m.Data.AsSpan(start, n), v.Data.AsSpan(start, n),
+                    learningRate, o.Beta1, o.Beta2, o.Epsilon, decays ? o.WeightDecay : 0f, step, 1f);
             i = j;
         }
-        return norm;
     }
 }

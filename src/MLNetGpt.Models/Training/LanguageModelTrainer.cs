@@ -30,6 +30,7 @@ public sealed class LanguageModelTrainer
     private readonly TokenFingerprint _trainPrint;
     private readonly TokenFingerprint? _validationPrint;
     private float _lastStepLoss = float.NaN;
+    private readonly float[] _clip = new float[1]; // the global-norm clip's factor of the step (AdamWOptimizer.Step)
 
     private LanguageModelTrainer(ITrainableModel model, int[] trainTokens, int[]? valTokens, TrainingOptions options)
     {
@@ -40,6 +41,7 @@ public sealed class LanguageModelTrainer
         _v = Arena.Create(model.Parameters.Layout);
         model.Backend.Attach(_m.Data); // device backends keep the AdamW moments on the device (see GptModel's constructor)
         model.Backend.Attach(_v.Data);
+        model.Backend.Attach(_clip); // and the gradient clip's factor, which AdamW reads there
         _train = BatchSampler.Create(trainTokens, options.BatchSize, _t, options.Seed, "train");
         _evalTrain = BatchSampler.Create(trainTokens, options.BatchSize, _t, options.Seed, "train");
         _evalVal = valTokens is null ? null : BatchSampler.Create(valTokens, options.BatchSize, _t, options.Seed, "validation");
@@ -432,7 +434,7 @@ public sealed class LanguageModelTrainer
             loss += _model.ForwardBackward(_inputs, _targets, o.BatchSize, _t, 1f / accum, dropoutSeed) / accum;
         }
         Step++;
-        AdamWOptimizer.Step(_model, _m, _v, o, lr, Step);
+        AdamWOptimizer.Step(_model, _m, _v, o, lr, Step, _clip);
         return loss;
     }
 

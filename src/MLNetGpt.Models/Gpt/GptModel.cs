@@ -149,17 +149,8 @@ public sealed class GptModel : ITrainableModel
     {
         lock (_packing)
         {
-            if (_packing.Packed) return true;
-            if (_packing.Shared) return false;
-            var original = GC.AllocateUninitializedArray<float>(4 * _c * _c);
-            foreach (var (slice, c, oc) in BlockMatrices())
-            {
-                var w = _parameters[slice];
-                w.CopyTo(original);
-                Backend.PackMatMulWeight(w, original.AsSpan(0, w.Length), c, oc);
-            }
-            _packing.Packed = true;
-            return true;
+            if (!_packing.Packed && !_packing.Shared) Rearrange(pack: true);
+            return _packing.Packed;
         }
     }
 
@@ -168,16 +159,23 @@ public sealed class GptModel : ITrainableModel
         if (!_packing.Packed) return;
         lock (_packing)
         {
-            if (!_packing.Packed) return;
-            var packed = GC.AllocateUninitializedArray<float>(4 * _c * _c);
-            foreach (var (slice, c, oc) in BlockMatrices())
-            {
-                var w = _parameters[slice];
-                w.CopyTo(packed);
-                PackedWeight.Unpack(w, packed.AsSpan(0, w.Length), c, oc);
-            }
-            _packing.Packed = false;
+            if (_packing.Packed) Rearrange(pack: false);
         }
+    }
+
+    // Each block matrix through a copy of itself into the other layout (one matrix of scratch at a time). Under the lock.
+    private void Rearrange(bool pack)
+    {
+        var copy = GC.AllocateUninitializedArray<float>(4 * _c * _c);
+        foreach (var (slice, c, oc) in BlockMatrices())
+        {
+            var w = _parameters[slice];
+            w.CopyTo(copy);
+            var from = copy.AsSpan(0, w.Length);
+            if (pack) Backend.PackMatMulWeight(w, from, c, oc);
+            else PackedWeight.Unpack(w, from, c, oc);
+        }
+        _packing.Packed = pack;
     }
 
     /// <summary>

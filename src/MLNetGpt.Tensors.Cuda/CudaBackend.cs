@@ -843,46 +843,43 @@ public sealed class CudaBackend : IComputeBackend, IDisposable
 
     /// <inheritdoc/>
     public void AdamW(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> m, Span<float> v,
-        float learningRate, float beta1, float beta2, float eps, float weightDecay, int step, float gradientScale = 1f)
-    {
-        int n = parameters.Length;
-        KernelChecks.CheckElementwise(n, gradients.Length, m.Length, v.Length);
-        if (step < 1) throw new ArgumentOutOfRangeException(nameof(step), step, "AdamW step counts from 1.");
-        if (n == 0) return;
-        Begin();
-        var outs = new DeviceMemory.Outputs();
-        var g = _memory.In(gradients[..n]);
-        var pv = _memory.Out(parameters, ref outs, accumulate: true);
-        var mv = _memory.Out(m[..n], ref outs, accumulate: true);
-        var vv = _memory.Out(v[..n], ref outs, accumulate: true);
-        _adamw(n, pv, g, mv, vv, AdamWArguments(learningRate, beta1, beta2, eps, weightDecay, step, gradientScale));
-        outs.Download();
-    }
-
-    private static AdamWArgs AdamWArguments(float learningRate, float beta1, float beta2, float eps, float weightDecay, int step, float gradientScale) => new()
-    {
-        LearningRate = learningRate, Beta1 = beta1, Beta2 = beta2, Eps = eps, WeightDecay = weightDecay,
-        C1 = 1f - MathF.Pow(beta1, step), C2 = 1f - MathF.Pow(beta2, step), GradientScale = gradientScale,
-    };
+        float learningRate, float beta1, float beta2, float eps, float weightDecay, int step, float gradientScale = 1f) =>
+        AdamW(parameters, gradients, m, v, AdamWArguments(learningRate, beta1, beta2, eps, weightDecay, step, gradientScale), []);
 
     /// <inheritdoc/>
     public void AdamW(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> m, Span<float> v,
         float learningRate, float beta1, float beta2, float eps, float weightDecay, int step, ReadOnlySpan<float> gradientScale)
     {
+        if (gradientScale.IsEmpty) throw new ArgumentException("gradientScale needs one element.", nameof(gradientScale));
+        AdamW(parameters, gradients, m, v, AdamWArguments(learningRate, beta1, beta2, eps, weightDecay, step, 1f), gradientScale[..1]);
+    }
+
+    // Both overloads: the factor from the arguments, or (scale not empty) from scale[0] where it lives.
+    private void AdamW(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> m, Span<float> v, AdamWArgs args, ReadOnlySpan<float> scale)
+    {
         int n = parameters.Length;
         KernelChecks.CheckElementwise(n, gradients.Length, m.Length, v.Length);
-        if (step < 1) throw new ArgumentOutOfRangeException(nameof(step), step, "AdamW step counts from 1.");
-        if (gradientScale.IsEmpty) throw new ArgumentException("gradientScale needs one element.", nameof(gradientScale));
         if (n == 0) return;
         Begin();
         var outs = new DeviceMemory.Outputs();
         var g = _memory.In(gradients[..n]);
-        var s = _memory.In(gradientScale[..1]);
+        var s = scale.IsEmpty ? default : _memory.In(scale);
         var pv = _memory.Out(parameters, ref outs, accumulate: true);
         var mv = _memory.Out(m[..n], ref outs, accumulate: true);
         var vv = _memory.Out(v[..n], ref outs, accumulate: true);
-        _adamwScaled(n, pv, g, mv, vv, s, AdamWArguments(learningRate, beta1, beta2, eps, weightDecay, step, 1f));
+        if (scale.IsEmpty) _adamw(n, pv, g, mv, vv, args);
+        else _adamwScaled(n, pv, g, mv, vv, s, args);
         outs.Download();
+    }
+
+    private static AdamWArgs AdamWArguments(float learningRate, float beta1, float beta2, float eps, float weightDecay, int step, float gradientScale)
+    {
+        if (step < 1) throw new ArgumentOutOfRangeException(nameof(step), step, "AdamW step counts from 1.");
+        return new()
+        {
+            LearningRate = learningRate, Beta1 = beta1, Beta2 = beta2, Eps = eps, WeightDecay = weightDecay,
+            C1 = 1f - MathF.Pow(beta1, step), C2 = 1f - MathF.Pow(beta2, step), GradientScale = gradientScale,
+        };
     }
 
     /// <inheritdoc/>

@@ -17,8 +17,8 @@ internal static class AdamWOptimizer
     {
         var be = model.Backend;
         var grads = model.Gradients;
-        bool clipping = o.GradientClip > 0;
-        if (clipping) be.ClipScale(clip, grads.Span, o.GradientClip);
+        if (o.GradientClip > 0) be.ClipScale(clip, grads.Span, o.GradientClip);
+        else be.Fill(clip, 1f);
         // One AdamW call per run of adjacent slices with the same decay flag (GPT layouts put all decaying tensors first).
         var p = model.Parameters;
         var slices = p.Layout.Slices;
@@ -30,12 +30,8 @@ internal static class AdamWOptimizer
             int j = i + 1;
             while (j < slices.Count && slices[j].Decays == decays && slices[j].Offset == end) end += slices[j++].Length;
             int n = end - start;
-            if (clipping)
-                be.AdamW(p.Data.AsSpan(start, n), grads.Data.AsSpan(start, n), m.Data.AsSpan(start, n), v.Data.AsSpan(start, n),
-                    learningRate, o.Beta1, o.Beta2, o.Epsilon, decays ? o.WeightDecay : 0f, step, (ReadOnlySpan<float>)clip);
-            else
-                be.AdamW(p.Data.AsSpan(start, n), grads.Data.AsSpan(start, n), m.Data.AsSpan(start, n), v.Data.AsSpan(start, n),
-                    learningRate, o.Beta1, o.Beta2, o.Epsilon, decays ? o.WeightDecay : 0f, step, 1f);
+            be.AdamW(p.Data.AsSpan(start, n), grads.Data.AsSpan(start, n), m.Data.AsSpan(start, n), v.Data.AsSpan(start, n),
+                learningRate, o.Beta1, o.Beta2, o.Epsilon, decays ? o.WeightDecay : 0f, step, (ReadOnlySpan<float>)clip);
             i = j;
         }
     }

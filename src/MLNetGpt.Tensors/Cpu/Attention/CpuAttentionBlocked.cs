@@ -1,14 +1,15 @@
 // Blocked causal attention for head sizes that are a multiple of 8 (the GPT configs: 32, 64, 128; the tiny ones: 8, 24),
-// written once over the SIMD width (ISimd). The row kernels in CpuAttention compute one score at a time (a dot product ending in a horizontal
-// sum) and update the output with a load-add-store per key; at T = 64, hs = 32 that ran at ~12 GFLOP/s and was a third of
-// a training step. Here, per (batch, head) pair, everything is a small register-blocked product:
+// written once over the SIMD width (ISimd). The row kernels in CpuAttention compute one score at a time (a dot product
+// ending in a horizontal sum) and update the output with a load-add-store per key; at T = 64, hs = 32 that ran at
+// ~12 GFLOP/s and was a third of a training step. Here, per (batch, head) pair, everything is a small register-blocked
+// product:
 //   scores  S[4 rows, keys] = Q·Kᵀ from a transposed copy of K (no horizontal sums),
 //   softmax vectorised over keys,
 //   output  O[4 rows, :] = P·V, and backward's dQ = dS·K, dK = dSᵀ·Q, dV = Pᵀ·dO, as weighted sums of rows.
 // Tiles are 4 rows × up to 64 columns (AVX-512: 4 vectors) or 4 rows × 2 vectors (AVX2: 16 columns; 128-bit: 8), so the
 // accumulators stay in registers at every width. A head of 8·odd channels runs at 256-bit width on an AVX-512 backend (a
-// 512-bit row of the output would reach into the next head). The key axis is padded to 16 floats at every width (the layout of the
-// scratch tiles and of the KV cache does not depend on the width).
+// 512-bit row of the output would reach into the next head). The key axis is padded to 16 floats at every width (the
+// layout of the scratch tiles and of the KV cache does not depend on the width).
 // Each pair runs a fixed sequence of operations, so results do not depend on the thread count; the widths differ in the
 // order of their horizontal sums (softmax), so each width is deterministic on its own.
 // Size legend: T time, C channels, hs head size, tp = T rounded up to 16 (padded key axis of the scratch tiles).
@@ -343,8 +344,8 @@ internal static unsafe class CpuAttentionBlocked
 
     /// <summary>
     /// o[r*ldo + i] (+)= Σ_{j=j0}^{j1-1} w[r*wr + j*wj]·x[j*ldx + i] for rows r &lt; <paramref name="rows"/> (≤ 4) and i &lt; hs
-    /// (a multiple of the vector width). With rows &gt; 1, the weights of rows r ≥ rows up to 4 are read (they must be valid memory) but
-    /// those rows are not stored.
+    /// (a multiple of the vector width). With rows &gt; 1, the weights of rows r ≥ rows up to 4 are read (they must be valid
+    /// memory) but those rows are not stored.
     /// </summary>
     private static void WeightedRows<TOps, TVec>(float* o, int ldo, bool add, float* w, long wr, long wj, int rows, float* x, int ldx, int j0, int j1, int hs)
         where TOps : ISimd<TVec> where TVec : struct
@@ -355,7 +356,8 @@ internal static unsafe class CpuAttentionBlocked
     }
 
     // One driver for both products above: o[r·ldo + i] (+)= scale·Σ_j w[r][j·wj]·x[j·ldx + i] for i < width (a multiple of
-    // the vector width) and rows r < rows (computing 1 row when rows is 1, else 4), in tiles of up to four vectors (AVX-512) or two.
+    // the vector width) and rows r < rows (computing 1 row when rows is 1, else 4), in tiles of up to four vectors
+    // (AVX-512) or two.
     private static void Run<TOps, TVec>(int width, float* o, int ldo, bool add, float scale, float** w, long wj, float* x, long ldx, int j0, int j1, int rows)
         where TOps : ISimd<TVec> where TVec : struct
     {
